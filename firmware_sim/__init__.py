@@ -1,0 +1,1 @@
+"""Reference firmware of the open ankle-sensor profile and a model of a sleeping leg."""

@@ -1,0 +1,56 @@
+"""Exception hierarchy: every error lmdetect raises on purpose derives from :class:`LmdetectError`."""
+
+from __future__ import annotations
+
+import os
+
+__all__ = [
+    "LmdetectError",
+    "FormatError",
+    "ConfigError",
+    "ProtocolError",
+    "DeviceNotFoundError",
+]
+
+
+class LmdetectError(Exception):
+    """Base class of all lmdetect errors."""
+
+
+class FormatError(LmdetectError, ValueError):
+    """A file is malformed or unsupported.
+
+    The message always names the file and, where known, the line (1-based, counting the header)
+    or byte offset of the problem.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None,
+        problem: str,
+        *,
+        line: int | None = None,
+        offset: int | None = None,
+    ) -> None:
+        self.path = None if path is None else os.fspath(path)
+        self.problem = problem
+        self.line = line
+        self.offset = offset
+        where = self.path or "<input>"
+        if line is not None:
+            where += f", line {line}"
+        elif offset is not None:
+            where += f", byte {offset}"
+        super().__init__(f"{where}: {problem}")
+
+
+class ConfigError(LmdetectError, ValueError):
+    """A parameter or configuration value is invalid."""
+
+
+class ProtocolError(LmdetectError, ValueError):
+    """A BLE packet or control message does not follow the sensor profile."""
+
+
+class DeviceNotFoundError(LmdetectError):
+    """The requested BLE device was not found while scanning."""

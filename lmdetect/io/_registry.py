@@ -1,0 +1,132 @@
+"""Extension registry of recording readers and writers.
+
+Each format module registers itself with :func:`register_reader` / :func:`register_writer`.
+:func:`read_recording` picks the reader by the file's extension; unknown extensions get an error
+with the closest supported ones ("did you mean").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import importlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import FormatError
+from ..model import Recording
+
+__all__ = [
+    "register_reader",
+    "register_writer",
+    "read_recording",
+    "write_recording",
+    "supported_read_extensions",
+    "supported_write_extensions",
+    "format_for_path",
+]
+
+Reader = Callable[..., Recording]
+Writer = Callable[..., None]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Entry:
+    name: str
+    func: Callable[..., Any]
+
+
+_READERS: dict[str, _Entry] = {}
+_WRITERS: dict[str, _Entry] = {}
+
+#: Modules that register formats; imported on first use so ``import lmdetect`` stays cheap.
+_FORMAT_MODULES: tuple[str, ...] = (
+    "lmdetect.io.native",
+    "lmdetect.io.csv",
+)
+_loaded = False
+
+
+def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for mod in _FORMAT_MODULES:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:  # a format module that is not built yet is skipped
+            if exc.name != mod:
+                raise
+
+
+def _ext(path: str | os.PathLike[str]) -> str:
+    name = Path(path).name.lower()
+    # multi-part extensions first (e.g. "_motion.tsv")
+    for table in (_READERS, _WRITERS):
+        for ext in sorted(table, key=len, reverse=True):
+            if name.endswith(ext):
+                return ext
+    return Path(name).suffix
+
+
+def register_reader(ext: str, name: str, func: Reader) -> None:
+    """Register ``func(path, **options) -> Recording`` for files ending in ``ext`` (e.g. ".cwa")."""
+    _READERS[ext.lower()] = _Entry(name, func)
+
+
+def register_writer(ext: str, name: str, func: Writer) -> None:
+    """Register ``func(recording, path, **options)`` for files ending in ``ext``."""
+    _WRITERS[ext.lower()] = _Entry(name, func)
+
+
+def supported_read_extensions() -> dict[str, str]:
+    _load()
+    return {k: v.name for k, v in sorted(_READERS.items())}
+
+
+def supported_write_extensions() -> dict[str, str]:
+    _load()
+    return {k: v.name for k, v in sorted(_WRITERS.items())}
+
+
+def _unsupported(path: str | os.PathLike[str], ext: str, table: dict[str, _Entry], what: str) -> FormatError:
+    choices = sorted(table)
+    close = difflib.get_close_matches(ext, choices, n=2, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    return FormatError(
+        path,
+        f"cannot {what} files with extension {ext or '(none)'!r}{hint} Supported: {', '.join(choices)}",
+    )
+
+
+def format_for_path(path: str | os.PathLike[str], *, write: bool = False) -> str:
+    """The registered format name for ``path``'s extension."""
+    _load()
+    table = _WRITERS if write else _READERS
+    ext = _ext(path)
+    if ext not in table:
+        raise _unsupported(path, ext, table, "write" if write else "read")
+    return table[ext].name
+
+
+def read_recording(path: str | os.PathLike[str], **options: Any) -> Recording:
+    """Read any supported recording file, chosen by extension."""
+    _load()
+    ext = _ext(path)
+    if ext not in _READERS:
+        raise _unsupported(path, ext, _READERS, "read")
+    if not Path(path).exists():
+        raise FormatError(path, "file not found")
+    return _READERS[ext].func(path, **options)  # type: ignore[no-any-return]
+
+
+def write_recording(recording: Recording, path: str | os.PathLike[str], **options: Any) -> None:
+    """Write a recording in the format chosen by ``path``'s extension."""
+    _load()
+    ext = _ext(path)
+    if ext not in _WRITERS:
+        raise _unsupported(path, ext, _WRITERS, "write")
+    _WRITERS[ext].func(recording, path, **options)
