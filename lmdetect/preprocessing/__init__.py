@@ -1,1 +1,20 @@
-"""preprocessing stage."""
+"""Preprocessing: clock fit, uniform grid with gaps masked, filters, non-wear flags."""
+
+from .clock import ClockFit, fit_clock
+from .filters import design_bandpass, design_highpass, design_lowpass, moving_average, zero_phase
+from .grid import RegularSignal, to_regular_grid
+from .nonwear import NonwearParams, detect_nonwear
+
+__all__ = [
+    "ClockFit",
+    "fit_clock",
+    "RegularSignal",
+    "to_regular_grid",
+    "design_bandpass",
+    "design_highpass",
+    "design_lowpass",
+    "zero_phase",
+    "moving_average",
+    "NonwearParams",
+    "detect_nonwear",
+]

@@ -1,1 +1,6 @@
-"""sleepwake stage."""
+"""Sleep/wake and the sleep period, from ankle activity or from a given hypnogram / diary."""
+
+from .actigraphy import epoch_activity, score_sleep_wake, sleep_period
+from .params import SLEEPWAKE_METHODS, SleepWakeParams
+
+__all__ = ["SleepWakeParams", "SLEEPWAKE_METHODS", "epoch_activity", "score_sleep_wake", "sleep_period"]

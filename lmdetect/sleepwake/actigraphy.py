@@ -1,0 +1,93 @@
+"""Sleep/wake from ankle activity.
+
+Actigraphy infers sleep from the absence of movement. At the ankle this is harder than at the
+wrist: periodic leg movements occur *during* sleep, so a count of movements alone would call PLM
+sleep wake. The scorer therefore uses the fraction of time spent moving per epoch (a 1-3 s PLM
+every 20-40 s moves the leg ~5-10% of the time; wake with RLS symptoms or voluntary movement moves
+it far more), weighted over neighbouring epochs (Cole et al., Sleep 1992) with Webster's rescoring
+rules (Webster et al., Sleep 1982). Quiet wake cannot be told from sleep by any actigraph; expect
+TST to be overestimated when the sleeper lies awake without moving (see plm-science notes on ankle
+TST bias).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from ..detect.lm import MovementTrace
+from .params import SleepWakeParams
+
+__all__ = ["epoch_activity", "score_sleep_wake", "sleep_period"]
+
+
+def epoch_activity(trace: MovementTrace, epoch_s: float, n_epochs: int, t0_s: float = 0.0) -> tuple[NDArray, NDArray]:
+    """Mean moving fraction and valid fraction per epoch (epoch i starts at t0_s + i * epoch_s)."""
+    bt = trace.times_s
+    idx = np.floor((bt - t0_s) / epoch_s).astype(np.int64)
+    ok = (idx >= 0) & (idx < n_epochs)
+    w = trace.valid_frac[ok].astype(np.float64)
+    act = np.bincount(idx[ok], weights=trace.active_frac[ok] * w, minlength=n_epochs)
+    cnt = np.bincount(idx[ok], weights=w, minlength=n_epochs)
+    blocks = np.bincount(idx[ok], minlength=n_epochs)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(cnt > 0, act / np.maximum(cnt, 1e-12), np.nan)
+        valid = np.where(blocks > 0, cnt / np.maximum(blocks, 1), 0.0)
+    return frac, valid
+
+
+def _webster(wake: NDArray[np.bool_], epoch_s: float) -> NDArray[np.bool_]:
+    per_min = 60.0 / epoch_s
+    rules = ((4, 1), (10, 3), (15, 4))  # (minutes of wake, minutes of sleep rescored)
+    out = wake.copy()
+    n = wake.size
+    i = 0
+    while i < n:
+        if not wake[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and wake[j]:
+            j += 1
+        run_min = (j - i) / per_min
+        rescore = 0
+        for need, m in rules:
+            if run_min >= need:
+                rescore = int(round(m * per_min))
+        k = j
+        while k < min(n, j + rescore) and not wake[k]:
+            out[k] = True
+            k += 1
+        i = j
+    return out
+
+
+def score_sleep_wake(activity: NDArray[np.float64], params: SleepWakeParams) -> NDArray[np.bool_]:
+    """True = sleep, per epoch, from the moving fraction per epoch (NaN epochs count as wake)."""
+    a = np.nan_to_num(activity, nan=1.0)
+    w = np.asarray(params.weights, dtype=np.float64)
+    padded = np.concatenate((np.zeros(4), a, np.zeros(2)))
+    # score[i] = sum_j w[j] * a[i + j - 4]
+    score = np.zeros(a.size)
+    for j in range(7):
+        score += w[j] * padded[j : j + a.size]
+    wake = score > params.threshold
+    if params.rescore:
+        wake = _webster(wake, params.epoch_s)
+    return ~wake
+
+
+def sleep_period(sleep: NDArray[np.bool_], params: SleepWakeParams) -> tuple[int, int] | None:
+    """First and last epoch index (end exclusive) of the sleep period, or None without sleep."""
+    need = max(1, int(round(params.min_sleep_onset_min * 60.0 / params.epoch_s)))
+    d = np.diff(np.concatenate(([0], sleep.view(np.int8), [0])))
+    starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    long = (ends - starts) >= need
+    if not long.any():
+        return None
+    return int(starts[long][0]), int(ends[long][-1])
+
+
+def epochs_table(onsets_s: NDArray[np.float64], epoch_s: float, stages: list[str] | NDArray) -> pd.DataFrame:
+    return pd.DataFrame({"onset_s": onsets_s, "duration_s": epoch_s, "stage": np.asarray(stages, dtype=object)})

@@ -1,0 +1,52 @@
+"""Sleep/wake estimation settings."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .._params import Params, check_option, check_positive, check_range
+
+__all__ = ["SleepWakeParams", "SLEEPWAKE_METHODS"]
+
+SLEEPWAKE_METHODS: tuple[str, ...] = ("ankle_activity",)
+
+
+@dataclasses.dataclass(frozen=True)
+class SleepWakeParams(Params):
+    """Settings of the ankle-activity sleep/wake scorer.
+
+    Attributes
+    ----------
+    method
+        Scoring method (see :data:`SLEEPWAKE_METHODS`).
+    epoch_s
+        Epoch length (30 s, as in PSG scoring).
+    weights
+        Weights of the activity of epochs -4..+2 around the scored epoch (Cole-Kripke-style
+        weighted window; Cole et al., Sleep 1992;15:461-469).
+    threshold
+        The epoch is wake when the weighted activity exceeds this value.
+    rescore
+        Apply Webster's rescoring rules (Webster et al., Sleep 1982;5:389-399): after >= 4 min of
+        wake the next 1 min of sleep is wake; after >= 10 min, 3 min; after >= 15 min, 4 min.
+    min_sleep_onset_min
+        Sleep onset is the first run of this many minutes of sleep epochs; the sleep period ends
+        with the last such run.
+    """
+
+    method: str = "ankle_activity"
+    epoch_s: float = 30.0
+    weights: tuple[float, ...] = (0.10, 0.10, 0.15, 0.20, 1.0, 0.20, 0.10)
+    threshold: float = 0.16
+    rescore: bool = True
+    min_sleep_onset_min: float = 5.0
+
+    def __post_init__(self) -> None:
+        check_option("method", self.method, SLEEPWAKE_METHODS)
+        check_positive("epoch_s", self.epoch_s)
+        check_positive("threshold", self.threshold)
+        check_range("min_sleep_onset_min", self.min_sleep_onset_min, 0, 120)
+        if len(self.weights) != 7:
+            from ..errors import ConfigError
+
+            raise ConfigError("weights must have 7 values (epochs -4..+2)")

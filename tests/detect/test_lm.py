@@ -1,0 +1,78 @@
+import numpy as np
+
+from lmdetect.detect.lm import detect_lms
+from lmdetect.detect.params import DetectParams
+from lmdetect.preprocessing.clock import fit_clock
+from lmdetect.preprocessing.grid import to_regular_grid
+from tests.synth import add_burst, quiet, recording
+
+
+def _grid(a, fs=50.0):
+    rec = recording(a, fs)
+    return to_regular_grid(rec, fit_clock(rec))
+
+
+def test_bursts_are_found_with_onset_and_duration():
+    fs = 50.0
+    a = quiet(600, fs)
+    onsets = np.arange(30.0, 570.0, 25.0)
+    for o in onsets:
+        add_burst(a, fs, o, 2.0, 0.05)
+    ev, _ = detect_lms(_grid(a, fs))
+    assert len(ev) == len(onsets)
+    assert np.all(np.abs(ev["onset_s"].to_numpy() - onsets) < 0.5)
+    assert np.all(np.abs(ev["duration_s"].to_numpy() - 2.0) < 0.6)
+    assert (ev["kind"] == "lm").all()
+
+
+def test_movements_shorter_than_half_a_second_are_not_lms():
+    fs = 100.0
+    a = quiet(120, fs)
+    add_burst(a, fs, 30.0, 0.25, 0.2, freq_hz=8.0)
+    add_burst(a, fs, 60.0, 1.5, 0.2, freq_hz=3.0)
+    ev, _ = detect_lms(_grid(a, fs))
+    assert len(ev) == 1 and abs(ev["onset_s"].iloc[0] - 60.0) < 0.5
+
+
+def test_two_bursts_less_than_half_a_second_apart_merge():
+    fs = 50.0
+    a = quiet(120, fs)
+    add_burst(a, fs, 30.0, 1.0, 0.08)
+    add_burst(a, fs, 31.2, 1.0, 0.08)  # 0.2 s after the first ends
+    add_burst(a, fs, 60.0, 1.0, 0.08)
+    add_burst(a, fs, 62.5, 1.0, 0.08)  # 1.5 s later: separate
+    ev, _ = detect_lms(_grid(a, fs))
+    assert len(ev) == 3
+
+
+def test_noise_alone_gives_no_events_and_the_floor_adapts():
+    fs = 50.0
+    a = quiet(1200, fs, noise_g=0.006, seed=4)  # a noisy sensor
+    ev, trace = detect_lms(_grid(a, fs))
+    assert len(ev) == 0
+    assert np.nanmedian(trace.on_mg) > DetectParams().on_min_mg
+
+
+def test_posture_change_is_classified_and_not_an_lm():
+    fs = 50.0
+    a = quiet(120, fs)
+    i0, i1 = int(60 * fs), int(63 * fs)
+    ang = np.linspace(0, np.pi / 2, i1 - i0)
+    a[i0:i1, 1] += np.sin(ang).astype(np.float32)
+    a[i0:i1, 2] += (np.cos(ang) - 1).astype(np.float32)
+    a[i1:, 1] += 1.0
+    a[i1:, 2] -= 1.0
+    ev, _ = detect_lms(_grid(a, fs))
+    assert len(ev) == 1 and ev["kind"].iloc[0] == "posture"
+
+
+def test_no_events_inside_gaps_or_masks():
+    fs = 50.0
+    a = quiet(300, fs)
+    add_burst(a, fs, 100.0, 2.0, 0.1)
+    add_burst(a, fs, 200.0, 2.0, 0.1)
+    reg = _grid(a, fs)
+    mask = np.zeros(reg.n, bool)
+    mask[int(190 * fs) : int(210 * fs)] = True
+    ev, _ = detect_lms(reg, mask=mask)
+    assert len(ev) == 1 and abs(ev["onset_s"].iloc[0] - 100.0) < 0.5

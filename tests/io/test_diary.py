@@ -1,0 +1,43 @@
+import pytest
+
+from lmdetect.errors import FormatError
+from lmdetect.io.diary import read_diary, read_pad_log
+
+
+def test_diary_rows_parse(tmp_path):
+    p = tmp_path / "diary.csv"
+    p.write_text(
+        "kind,start,end,severity,note\n"
+        "lights_off,2026-03-14T22:41:00+01:00,,,\n"
+        "rls_episode,2026-03-14T22:45:00+01:00,2026-03-14T23:10:00+01:00,6,restless\n"
+        "lights_on,2026-03-15T06:20:00+01:00,,,\n"
+    )
+    d = read_diary(p)
+    assert list(d["kind"]) == ["lights_off", "rls_episode", "lights_on"]
+    assert d["severity"].iloc[1] == 6 and str(d["start"].iloc[0].tz) == "UTC+01:00"
+
+
+@pytest.mark.parametrize(
+    "row,msg",
+    [
+        ("rls_episode,2026-03-14T22:45:00+01:00,2026-03-14T22:40:00+01:00,6,", "not after start"),
+        ("rls_episode,2026-03-14T22:45:00,2026-03-14T23:40:00+01:00,6,", "no UTC offset"),
+        ("rls_episode,2026-03-14T22:45:00+01:00,2026-03-14T23:40:00+01:00,11,", "outside 0-10"),
+        ("nap,2026-03-14T22:45:00+01:00,,,", "is not one of"),
+    ],
+)
+def test_malformed_diary_row_names_file_and_line(tmp_path, row, msg):
+    p = tmp_path / "d.csv"
+    p.write_text("kind,start,end,severity,note\nlights_off,2026-03-14T22:41:00+01:00,,,\n" + row + "\n")
+    with pytest.raises(FormatError, match=rf"d\.csv, line 3: .*{msg}"):
+        read_diary(p)
+
+
+def test_pad_log(tmp_path):
+    p = tmp_path / "pad.csv"
+    p.write_text("start,end,intensity\n2026-03-14T22:50:00+01:00,2026-03-14T23:25:00+01:00,5\n")
+    d = read_pad_log(p)
+    assert len(d) == 1 and d["intensity"].iloc[0] == 5
+    p.write_text("start,end,intensity\n2026-03-14T22:50:00+01:00,soon,5\n")
+    with pytest.raises(FormatError, match="pad.csv, line 2"):
+        read_pad_log(p)
