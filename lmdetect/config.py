@@ -43,6 +43,9 @@ class Config(Params):
         Detect vibration-pad sessions in the signal and mask them from LM detection.
     pad_log_margin_s
         Time masked after a logged pad session's end (the ramp-down may be logged short).
+    min_observed_fraction
+        An epoch counts towards TST and wake time only if at least this fraction of it has
+        usable signal (not a gap, not masked vibration): PLMs cannot be seen elsewhere.
     """
 
     rules: str = "wasm2016"
@@ -52,9 +55,12 @@ class Config(Params):
     nonwear: NonwearParams = NonwearParams()
     detect_vibration: bool = True
     pad_log_margin_s: float = 60.0
+    min_observed_fraction: float = 0.5
 
     def __post_init__(self) -> None:
         check_option("rules", self.rules, RULE_SET_NAMES)
+        if not 0 <= self.min_observed_fraction <= 1:
+            raise ConfigError("min_observed_fraction must be within [0, 1]")
         if self.pad_log_margin_s < 0:
             raise ConfigError("pad_log_margin_s must be >= 0")
 

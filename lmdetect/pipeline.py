@@ -24,6 +24,7 @@ from .preprocessing.grid import RegularSignal, to_regular_grid
 from .preprocessing.nonwear import detect_nonwear
 from .scoring import SleepInfo, get_rule_set, night_indices, score_lms
 from .sleepwake.actigraphy import epoch_activity, score_sleep_wake, sleep_period
+from .summary.night import night_context
 
 __all__ = ["NightResult", "process_night"]
 
@@ -45,7 +46,8 @@ class NightResult:
         columns of :func:`lmdetect.scoring.score_lms`).
     epochs : DataFrame
         30-s epochs: onset_s, duration_s, stage (W / S or PSG stages), activity (moving fraction),
-        valid (recorded fraction).
+        valid (fraction with usable signal), observed (valid enough to count towards TST and
+        wake time).
     trace : MovementTrace
         Per-second movement envelope and thresholds.
     vibration : DataFrame
@@ -209,8 +211,14 @@ def process_night(
         epochs, source = _actigraphy_epochs(trace, config, rec_end_s, tib)
         if off_s is not None or on_s is not None:
             source = "diary+actigraphy"
+    # epochs without usable signal (gaps, pad vibration) cannot show PLMs: leave them out of TST
+    # and wake time, so the indices are per hour of *observed* sleep
+    epochs["observed"] = epochs["valid"].to_numpy(float) >= config.min_observed_fraction
     sleep = SleepInfo(
-        hypnogram=epochs[["onset_s", "duration_s", "stage"]], tib_start_s=tib[0], tib_end_s=tib[1], source=source
+        hypnogram=epochs.loc[epochs["observed"], ["onset_s", "duration_s", "stage"]].reset_index(drop=True),
+        tib_start_s=tib[0],
+        tib_end_s=tib[1],
+        source=source,
     )
     scored = score_lms(lms, rules, hypnogram=sleep.hypnogram, respiratory=respiratory)
     indices = night_indices(scored, sleep, rules)
@@ -243,6 +251,9 @@ def process_night(
             "n_rls_episodes": int(len(rls)),
             "quality": quality,
         }
+    )
+    summary["context"] = night_context(
+        scored, rls, pads, vib, rules=rules, window=(tib[0], tib[1]), trace=trace, pad_log=pad_log, start=recording.start
     )
     return NightResult(
         recording_info=info,

@@ -2,8 +2,12 @@
 
 Pipeline (all vectorised, O(n)):
 
-1. band-pass each axis (``band_low_hz``-``band_high_hz``, zero-phase) and take the vector magnitude
-   in mg: gravity and slow posture drift are removed, limb-movement content kept;
+1. low-pass each axis (zero-phase) and subtract the resting orientation (a running median of
+   block means over ~30 s, which a 0.5-10 s movement cannot drag along); the magnitude of what is
+   left, in mg, is the movement signal: the gravity-projection change while the shank is rotated
+   (a held dorsiflexion included) plus the linear acceleration. A band-pass would smear the
+   sharp edges of a rotation in time (a zero-phase high-pass responds *before* a step), which
+   shifts onsets by a second or more for large movements;
 2. smooth it with a short moving average (the detection envelope);
 3. estimate an adaptive noise floor: the mean envelope per block, then a low percentile over a
    sliding window of blocks (robust to the movements themselves);
@@ -28,7 +32,9 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ..model import empty_lm_table
-from ..preprocessing.filters import design_bandpass, moving_average, zero_phase
+from scipy import ndimage
+
+from ..preprocessing.filters import design_lowpass, moving_average, zero_phase
 from ..preprocessing.grid import RegularSignal
 from .params import DetectParams
 
@@ -70,12 +76,24 @@ class MovementTrace:
 
 
 def movement_magnitude(reg: RegularSignal, params: DetectParams) -> NDArray[np.float32]:
-    """Band-passed vector magnitude of the acceleration, in mg, on the grid."""
-    if reg.n < 8:
-        return np.zeros(reg.n, np.float32)
-    sos = design_bandpass(reg.fs, params.band_low_hz, params.band_high_hz, params.filter_order)
-    v = zero_phase(sos, reg.accel_g)
-    return (np.sqrt(np.einsum("ij,ij->i", v, v)) * 1000.0).astype(np.float32)
+    """Magnitude of the deviation from the resting orientation, in mg, on the grid."""
+    n = reg.n
+    if n < 8:
+        return np.zeros(n, np.float32)
+    cutoff = min(params.lowpass_hz, 0.45 * reg.fs)
+    a = zero_phase(design_lowpass(reg.fs, cutoff, params.filter_order), reg.accel_g)
+    blk = max(1, round(params.baseline_block_s * reg.fs))
+    k = n // blk
+    if k < 3:
+        base_b = np.median(a, axis=0, keepdims=True)
+        idx = np.zeros(n, np.int64)
+    else:
+        bm = a[: k * blk].reshape(k, blk, 3).mean(axis=1)
+        size = max(3, round(params.baseline_window_s / params.baseline_block_s) | 1)
+        base_b = ndimage.median_filter(bm, size=(size, 1), mode="nearest")
+        idx = np.minimum(np.arange(n) // blk, k - 1)
+    d = a - base_b[idx]
+    return (np.sqrt(np.einsum("ij,ij->i", d, d)) * 1000.0).astype(np.float32)
 
 
 def mask_intervals(n: int, fs: float, t0_s: float, intervals: pd.DataFrame | None) -> NDArray[np.bool_]:

@@ -25,9 +25,15 @@ class DetectParams(Params):
 
     Attributes
     ----------
-    band_low_hz, band_high_hz, filter_order
-        Band-pass applied to each axis before the vector magnitude (removes gravity and
-        posture, keeps limb-movement content; the high edge is clipped to 0.45 fs).
+    lowpass_hz, filter_order
+        Low-pass applied to each axis (zero-phase Butterworth; clipped to 0.45 fs) to cut sensor
+        noise and vibration above the limb-movement band.
+    baseline_window_s, baseline_block_s
+        The resting orientation (gravity as the sensor sees it at rest) is the running median
+        of block means over this window; a 0.5-10 s movement occupies less than half of it, so
+        the baseline does not follow the movement. The movement signal is the magnitude of the
+        deviation from this baseline: it covers both the change of the gravity projection while
+        the limb is rotated (including a held dorsiflexion) and the linear acceleration.
     envelope_s
         Width of the moving average of the movement magnitude (the detection envelope).
     floor_block_s, floor_window_s, floor_percentile
@@ -59,14 +65,15 @@ class DetectParams(Params):
         No LM is detected within this time of a gap (filter settling).
     """
 
-    band_low_hz: float = 0.3
-    band_high_hz: float = 10.0
+    lowpass_hz: float = 5.0
     filter_order: int = 2
+    baseline_window_s: float = 30.0
+    baseline_block_s: float = 0.5
     envelope_s: float = 0.2
     floor_block_s: float = 1.0
     floor_window_s: float = 61.0
     floor_percentile: float = 20.0
-    on_factor: float = 4.0
+    on_factor: float = 3.0
     off_factor: float = 2.0
     on_min_mg: float = 8.0
     off_min_mg: float = 4.0
@@ -81,8 +88,9 @@ class DetectParams(Params):
 
     def __post_init__(self) -> None:
         for name in (
-            "band_low_hz",
-            "band_high_hz",
+            "lowpass_hz",
+            "baseline_window_s",
+            "baseline_block_s",
             "envelope_s",
             "floor_block_s",
             "floor_window_s",
@@ -102,10 +110,10 @@ class DetectParams(Params):
         check_range("filter_order", self.filter_order, 1, 8)
         check_range("merge_gap_s", self.merge_gap_s, 0, 60)
         check_range("gap_guard_s", self.gap_guard_s, 0, 60)
-        if self.band_low_hz >= self.band_high_hz:
+        if self.baseline_block_s * 3 > self.baseline_window_s:
             from ..errors import ConfigError
 
-            raise ConfigError("band_low_hz must be below band_high_hz")
+            raise ConfigError("baseline_window_s must span at least 3 baseline blocks")
         if self.off_min_mg > self.on_min_mg or self.off_factor > self.on_factor:
             from ..errors import ConfigError
 

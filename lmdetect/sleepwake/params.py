@@ -22,8 +22,9 @@ class SleepWakeParams(Params):
     epoch_s
         Epoch length (30 s, as in PSG scoring).
     weights
-        Weights of the activity of epochs -4..+2 around the scored epoch (Cole-Kripke-style
-        weighted window; Cole et al., Sleep 1992;15:461-469).
+        Weights of the activity of epochs -4..+2 around the scored epoch (a weighted window as in
+        Cole et al., Sleep 1992;15:461-469; the default centred 0.25/0.5/0.25 window and the
+        threshold were tuned on the simulator, where they gave the smallest PLMS-index error).
     threshold
         The epoch is wake when the weighted activity exceeds this value.
     rescore
@@ -36,8 +37,8 @@ class SleepWakeParams(Params):
 
     method: str = "ankle_activity"
     epoch_s: float = 30.0
-    weights: tuple[float, ...] = (0.10, 0.10, 0.15, 0.20, 1.0, 0.20, 0.10)
-    threshold: float = 0.16
+    weights: tuple[float, ...] = (0.0, 0.0, 0.0, 0.25, 0.5, 0.25, 0.0)
+    threshold: float = 0.26
     rescore: bool = True
     min_sleep_onset_min: float = 5.0
 

@@ -1,0 +1,127 @@
+"""Accuracy on the simulator grid: simulate -> process -> evaluate.
+
+Grid: profiles x seeds x sampling rates x noise level. For every night it prints LM F1 (all and for
+true movements >= 30 mg), PLM precision/recall, PLMS index error, TST error and, for nights with pad
+use, false PLMs per hour of vibration. The summary lines check the goals:
+
+* LM F1 >= 0.95 for movements >= 30 mg at 50-100 Hz;
+* PLMS index error <= 2/h median and <= 5/h worst at 50-100 Hz;
+* fewer than 1 false PLM per hour of pad vibration (pad profile).
+
+Run: python benchmarks/accuracy.py [--quick] [--seeds 1 2 3] [--rates 25 50 100] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import statistics
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+PROFILES = ("rls", "control", "pad", "noisy")
+
+
+def run_one(profile: str, seed: int, rate: int, noise: float, hours: float, sleep: str) -> dict[str, Any]:
+    from firmware_sim.night import simulate_night
+    from firmware_sim.profiles import get_profile
+    from lmdetect.evaluation import evaluate_events, match_events
+    from lmdetect.pipeline import process_night
+
+    base = get_profile(profile).imu_noise_density_ug_rthz
+    overrides = {} if noise == 1.0 else {"imu_noise_density_ug_rthz": base * noise}
+    night = simulate_night(profile, hours=hours, rate_hz=rate, seed=seed, **overrides)
+    diary = night.diary if sleep in ("diary", "hypnogram") else None
+    hyp = night.hypnogram if sleep == "hypnogram" else None
+    res = process_night(night.recording, diary=diary, hypnogram=hyp)
+    ev = evaluate_events(res.events, night.truth_lms, min_amplitude_mg=30.0)
+    truth = night.summary.get("indices", night.summary)
+    out = {
+        "profile": profile,
+        "seed": seed,
+        "rate_hz": rate,
+        "noise": noise,
+        "lm_f1": ev["lm"]["f1"],
+        "lm_f1_30mg": ev["lm_min_amplitude"]["f1"],
+        "lm_recall_30mg": ev["lm_min_amplitude"]["recall"],
+        "lm_precision": ev["lm"]["precision"],
+        "plm_precision": ev["plm"]["precision"],
+        "plm_recall": ev["plm"]["recall"],
+        "plms_true": truth["plms_index"],
+        "plms_det": res.summary["plms_index"],
+        "tst_true_h": truth["tst_h"],
+        "tst_det_h": res.summary["tst_h"],
+        "false_plm_per_pad_h": None,
+    }
+    out["plms_err"] = (
+        None if out["plms_det"] is None or out["plms_true"] is None else out["plms_det"] - out["plms_true"]
+    )
+    out["tst_err_h"] = out["tst_det_h"] - out["tst_true_h"]
+    if len(night.pad_log):
+        start = pd.Timestamp(night.recording.start).tz_convert("UTC")
+        on = (pd.to_datetime(night.pad_log["start"], utc=True) - start).dt.total_seconds().to_numpy()
+        off = (pd.to_datetime(night.pad_log["end"], utc=True) - start).dt.total_seconds().to_numpy()
+        det = res.events[res.events["in_plm_series"].astype(bool)].reset_index(drop=True)
+        ref = night.truth_lms[night.truth_lms["in_plm_series"].astype(bool)].reset_index(drop=True)
+        di, _ = match_events(det, ref)
+        false = np.ones(len(det), bool)
+        false[di] = False
+        t = det["onset_s"].to_numpy()
+        inside = np.zeros(len(det), bool)
+        for a, b in zip(on, off):
+            inside |= (t >= a) & (t < b)
+        pad_h = float(np.sum(off - on)) / 3600.0
+        out["false_plm_per_pad_h"] = float((false & inside).sum() / pad_h) if pad_h > 0 else None
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="one seed, 50 Hz only, 6 h nights")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--rates", type=int, nargs="+", default=[25, 50, 100])
+    ap.add_argument("--noise", type=float, nargs="+", default=[1.0, 2.0], help="IMU noise multipliers")
+    ap.add_argument("--profiles", nargs="+", default=list(PROFILES))
+    ap.add_argument("--hours", type=float, default=8.0)
+    ap.add_argument(
+        "--sleep",
+        choices=["hypnogram", "diary", "none"],
+        default="diary",
+        help="what process_night gets besides the signal: the true hypnogram (as from PSG: isolates the "
+        "detector), the diary (lights off/on; sleep from ankle actigraphy), or nothing",
+    )
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    if args.quick:
+        args.seeds, args.rates, args.noise, args.hours = [1], [50], [1.0], 6.0
+    grid = list(itertools.product(args.profiles, args.seeds, args.rates, args.noise))
+    with ProcessPoolExecutor(max_workers=args.workers) as ex:
+        futs = [ex.submit(run_one, p, s, r, n, args.hours, args.sleep) for p, s, r, n in grid]
+        rows = [f.result() for f in futs]
+    df = pd.DataFrame(rows)
+    print(f"sleep/wake source: {args.sleep}")
+    pd.set_option("display.width", 200)
+    pd.set_option("display.max_columns", 30)
+    cols = ["profile", "seed", "rate_hz", "noise", "lm_f1", "lm_f1_30mg", "plm_precision", "plm_recall",
+            "plms_true", "plms_det", "plms_err", "tst_err_h", "false_plm_per_pad_h"]
+    print(df[cols].round(3).to_string(index=False))
+    hi = df[df["rate_hz"] >= 50]
+    if len(hi):
+        errs = hi["plms_err"].dropna().abs()
+        print()
+        print(f"at 50-100 Hz ({len(hi)} nights):")
+        print(f"  LM F1 (>= 30 mg): min {hi['lm_f1_30mg'].min():.3f}, median {hi['lm_f1_30mg'].median():.3f} (goal >= 0.95)")
+        if len(errs):
+            print(f"  |PLMS index error|: median {statistics.median(errs):.2f}/h, worst {errs.max():.2f}/h "
+                  "(goal <= 2 median, <= 5 worst)")
+        pad = hi["false_plm_per_pad_h"].dropna()
+        if len(pad):
+            print(f"  false PLM per hour of pad vibration: max {pad.max():.2f} (goal < 1)")
+        print(f"  |TST error|: median {hi['tst_err_h'].abs().median():.2f} h, worst {hi['tst_err_h'].abs().max():.2f} h")
+
+
+if __name__ == "__main__":
+    main()
