@@ -25,14 +25,16 @@ import pandas as pd
 PROFILES = ("rls", "control", "pad", "noisy")
 
 
-def run_one(profile: str, seed: int, rate: int, noise: float, hours: float, sleep: str) -> dict[str, Any]:
+def run_one(profile: str, seed: int, rate: int, noise: float, hours: float, sleep: str, aa: str | None) -> dict[str, Any]:
     from firmware_sim.night import simulate_night
     from firmware_sim.profiles import get_profile
     from lmdetect.evaluation import evaluate_events, match_events
     from lmdetect.pipeline import process_night
 
     base = get_profile(profile).imu_noise_density_ug_rthz
-    overrides = {} if noise == 1.0 else {"imu_noise_density_ug_rthz": base * noise}
+    overrides: dict[str, Any] = {} if noise == 1.0 else {"imu_noise_density_ug_rthz": base * noise}
+    if aa:
+        overrides["imu_aa_filter"] = aa
     night = simulate_night(profile, hours=hours, rate_hz=rate, seed=seed, **overrides)
     diary = night.diary if sleep in ("diary", "hypnogram") else None
     hyp = night.hypnogram if sleep == "hypnogram" else None
@@ -93,13 +95,14 @@ def main() -> None:
         help="what process_night gets besides the signal: the true hypnogram (as from PSG: isolates the "
         "detector), the diary (lights off/on; sleep from ankle actigraphy), or nothing",
     )
+    ap.add_argument("--aa-filter", choices=["partial", "lpf", "none"], help="IMU anti-alias model (default: profile's)")
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     if args.quick:
         args.seeds, args.rates, args.noise, args.hours = [1], [50], [1.0], 6.0
     grid = list(itertools.product(args.profiles, args.seeds, args.rates, args.noise))
     with ProcessPoolExecutor(max_workers=args.workers) as ex:
-        futs = [ex.submit(run_one, p, s, r, n, args.hours, args.sleep) for p, s, r, n in grid]
+        futs = [ex.submit(run_one, p, s, r, n, args.hours, args.sleep, args.aa_filter) for p, s, r, n in grid]
         rows = [f.result() for f in futs]
     df = pd.DataFrame(rows)
     print(f"sleep/wake source: {args.sleep}")

@@ -58,7 +58,7 @@ def main() -> None:
     stages = {
         "clock fit": lambda: fit_clock(rec),
         "uniform grid": lambda: to_regular_grid(rec, clock),
-        "band-pass + magnitude": lambda: movement_magnitude(reg, cfg.detect),
+        "low-pass, baseline, magnitude": lambda: movement_magnitude(reg, cfg.detect),
         "vibration detection": lambda: detect_vibration(reg, cfg.vibration),
         "LM detection": lambda: detect_lms(reg, cfg.detect, magnitude_mg=mag),
         "non-wear": lambda: detect_nonwear(reg, cfg.nonwear),

@@ -32,7 +32,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ..model import empty_lm_table
-from scipy import ndimage
+from scipy import signal
 
 from ..preprocessing.filters import design_lowpass, moving_average, zero_phase
 from ..preprocessing.grid import RegularSignal
@@ -90,7 +90,13 @@ def movement_magnitude(reg: RegularSignal, params: DetectParams) -> NDArray[np.f
     else:
         bm = a[: k * blk].reshape(k, blk, 3).mean(axis=1)
         size = max(3, round(params.baseline_window_s / params.baseline_block_s) | 1)
-        base_b = ndimage.median_filter(bm, size=(size, 1), mode="nearest")
+        half = size // 2
+        # medfilt pads with zeros: pad with the edge values instead (an order of magnitude faster
+        # than ndimage.median_filter here)
+        padded = np.pad(bm, ((half, half), (0, 0)), mode="edge")
+        base_b = np.stack(
+            [signal.medfilt(padded[:, j], size)[half : half + k] for j in range(3)], axis=1
+        ).astype(np.float32)
         idx = np.minimum(np.arange(n) // blk, k - 1)
     d = a - base_b[idx]
     return (np.sqrt(np.einsum("ij,ij->i", d, d)) * 1000.0).astype(np.float32)

@@ -37,12 +37,17 @@ class VibrationParams(Params):
     min_freq_hz
         Peaks below this frequency are ignored (limb movement and posture live there).
     concentration
-        Minimum share of the window's power (above ``min_freq_hz``) within +-1 bin of the peak.
+        Minimum share of the window's power (above ``min_freq_hz``) within
+        +-``peak_halfwidth_hz`` of the peak.
+    peak_halfwidth_hz
+        Half-width of the band around the spectral peak that counts as the vibration line.
     min_rms_mg
         Minimum RMS of the peak component (mg).
-    max_step_hz
-        Largest change of the peak frequency between consecutive vibration windows of one
-        session (the ramp-down sweeps the motor speed).
+    max_freq_iqr_hz
+        Largest interquartile range of the line frequency within a session (a motor runs at a
+        steady speed; leg movements that happen to look narrowband do not share one frequency).
+    smooth_s
+        Sliding window over which the share of hit windows is computed.
     max_break_s
         Windows without vibration up to this long do not end a session (a leg movement on
         the pad).
@@ -57,16 +62,18 @@ class VibrationParams(Params):
 
     window_s: float = 4.0
     min_freq_hz: float = 2.0
-    concentration: float = 0.35
+    concentration: float = 0.5
+    peak_halfwidth_hz: float = 1.0
     min_rms_mg: float = 2.0
-    max_step_hz: float = 3.0
+    max_freq_iqr_hz: float = 3.0
+    smooth_s: float = 60.0
     max_break_s: float = 20.0
     min_session_s: float = 120.0
-    min_hit_fraction: float = 0.7
+    min_hit_fraction: float = 0.5
     margin_s: float = 30.0
 
     def __post_init__(self) -> None:
-        for name in ("window_s", "min_freq_hz", "min_rms_mg", "max_step_hz", "min_session_s"):
+        for name in ("window_s", "min_freq_hz", "min_rms_mg", "max_freq_iqr_hz", "smooth_s", "min_session_s", "peak_halfwidth_hz"):
             check_positive(name, getattr(self, name))
         check_range("concentration", self.concentration, 0, 1)
         check_range("min_hit_fraction", self.min_hit_fraction, 0, 1)
@@ -91,11 +98,15 @@ def _window_spectra(reg: RegularSignal, params: VibrationParams) -> tuple[NDArra
         z = np.zeros(k)
         return z, z, z, np.zeros(k, bool)
     pk = np.argmax(band, axis=1)
+    # power within +-peak_halfwidth_hz of the peak: a motor's speed wanders by a percent or so,
+    # which spreads its line over a few bins within one window
+    half = max(1, int(round(params.peak_halfwidth_hz * nw / reg.fs)))
+    c = np.concatenate((np.zeros((k, 1)), np.cumsum(band, axis=1)), axis=1)
+    lo_i = np.clip(pk - half, 0, band.shape[1])
+    hi_i = np.clip(pk + half + 1, 0, band.shape[1])
     idx = np.arange(k)
-    left = band[idx, np.maximum(pk - 1, 0)]
-    right = band[idx, np.minimum(pk + 1, band.shape[1] - 1)]
-    peak_power = band[idx, pk] + left + right
-    total = band.sum(axis=1) + 1e-20
+    peak_power = c[idx, hi_i] - c[idx, lo_i]
+    total = c[:, -1] + 1e-20
     conc = peak_power / total
     # Parseval for a real signal: a component's RMS from its one-sided bins
     rms_g = np.sqrt(2.0 * peak_power) / nw
@@ -106,11 +117,17 @@ def _window_spectra(reg: RegularSignal, params: VibrationParams) -> tuple[NDArra
 def detect_vibration(reg: RegularSignal, params: VibrationParams = VibrationParams()) -> pd.DataFrame:
     """Find sustained narrowband vibration (vibration-pad sessions).
 
+    Each window is a *hit* when one narrow spectral line holds most of its power above
+    ``min_freq_hz`` and is strong enough. A session is a stretch where hits make up at least
+    ``min_hit_fraction`` of a sliding ``smooth_s`` window, lasting ``min_session_s`` or more, whose
+    line frequency is stable (interquartile range <= ``max_freq_iqr_hz``; the ramp-down sweep
+    is a small part of a session).
+
     Returns
     -------
     DataFrame
-        Columns onset_s, duration_s (s since recording start), freq_hz (median peak frequency as
-        sampled, i.e. aliased when the motor runs above fs/2), amplitude_mg (median RMS of the peak).
+        Columns onset_s, duration_s (s since recording start), freq_hz (median line frequency as
+        sampled, i.e. aliased when the motor runs above fs/2), amplitude_mg (median RMS of the line).
     """
     freq, conc, rms_mg, valid = _window_spectra(reg, params)
     cols = list(VIBRATION_COLUMNS)
@@ -119,29 +136,31 @@ def detect_vibration(reg: RegularSignal, params: VibrationParams = VibrationPara
     nw = max(8, round(params.window_s * reg.fs))
     win_s = nw / reg.fs
     hit = (conc >= params.concentration) & (rms_mg >= params.min_rms_mg) & valid
+    width = max(1, int(round(params.smooth_s / win_s)))
+    dens = np.convolve(hit.astype(float), np.ones(width) / width, mode="same")
+    on = dens >= params.min_hit_fraction
+    d = np.diff(np.concatenate(([0], on.view(np.int8), [0])))
+    starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    # join runs separated by short breaks (a leg movement on the pad)
     max_break = int(params.max_break_s // win_s)
-    sessions: list[tuple[int, int]] = []
-    start = last = -1
-    last_f = 0.0
-    for i in np.flatnonzero(hit):
-        if start >= 0 and i - last - 1 <= max_break and abs(freq[i] - last_f) <= params.max_step_hz * (i - last):
-            last, last_f = i, freq[i]
-            continue
-        if start >= 0:
-            sessions.append((start, last))
-        start = last = i
-        last_f = freq[i]
-    if start >= 0:
-        sessions.append((start, last))
+    runs: list[list[int]] = []
+    for a, b in zip(starts, ends):
+        if runs and a - runs[-1][1] <= max_break:
+            runs[-1][1] = b
+        else:
+            runs.append([a, b])
     rows = []
-    for a, b in sessions:
-        dur = (b - a + 1) * win_s
+    for a, b in runs:
+        dur = (b - a) * win_s
         if dur < params.min_session_s:
             continue
-        sel = np.arange(a, b + 1)
-        if hit[sel].mean() < params.min_hit_fraction:
-            continue
+        sel = np.arange(a, b)
         sel = sel[hit[sel]]
+        if sel.size == 0:
+            continue
+        q1, q3 = np.percentile(freq[sel], [25, 75])
+        if q3 - q1 > params.max_freq_iqr_hz:
+            continue
         rows.append(
             {
                 "onset_s": float(reg.time_of(a * nw)),

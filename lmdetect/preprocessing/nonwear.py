@@ -64,7 +64,9 @@ def detect_nonwear(reg: RegularSignal, params: NonwearParams = NonwearParams()) 
     k = reg.n // block
     if k == 0:
         return pd.DataFrame(columns=cols)
-    x = reg.accel_g[: k * block].reshape(k, block, 3)
+    # every 4th sample is plenty for a 60-s standard deviation and 4x cheaper
+    step = 4 if block >= 64 else 1
+    x = reg.accel_g[: k * block].reshape(k, block, 3)[:, ::step]
     std_mg = x.std(axis=1).max(axis=1) * 1000.0
     valid = reg.valid[: k * block].reshape(k, block).mean(axis=1) > 0.5
     still = (std_mg < params.still_std_mg) & valid
