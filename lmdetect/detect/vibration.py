@@ -61,13 +61,13 @@ class VibrationParams(Params):
     """
 
     window_s: float = 4.0
-    min_freq_hz: float = 2.0
+    min_freq_hz: float = 2.5
     concentration: float = 0.5
     peak_halfwidth_hz: float = 1.0
     min_rms_mg: float = 2.0
     max_freq_iqr_hz: float = 3.0
     smooth_s: float = 60.0
-    max_break_s: float = 20.0
+    max_break_s: float = 60.0
     min_session_s: float = 120.0
     min_hit_fraction: float = 0.5
     margin_s: float = 30.0
@@ -89,7 +89,8 @@ def _window_spectra(reg: RegularSignal, params: VibrationParams) -> tuple[NDArra
         return z, z, z, z
     x = reg.accel_g[: k * nw].reshape(k, nw, 3).astype(np.float32)
     x = x - x.mean(axis=1, keepdims=True)
-    spec = np.abs(np.fft.rfft(x, axis=1)) ** 2  # (k, bins, 3)
+    win = np.hanning(nw).astype(np.float32)  # less leakage from slow movements into the band
+    spec = np.abs(np.fft.rfft(x * win[None, :, None], axis=1)) ** 2  # (k, bins, 3)
     p = spec.sum(axis=2)
     freqs = np.fft.rfftfreq(nw, d=1.0 / reg.fs)
     lo = int(np.searchsorted(freqs, params.min_freq_hz))
@@ -108,8 +109,11 @@ def _window_spectra(reg: RegularSignal, params: VibrationParams) -> tuple[NDArra
     peak_power = c[idx, hi_i] - c[idx, lo_i]
     total = c[:, -1] + 1e-20
     conc = peak_power / total
-    # Parseval for a real signal: a component's RMS from its one-sided bins
-    rms_g = np.sqrt(2.0 * peak_power) / nw
+    # a line is a local maximum: a peak at the lower band edge is the tail of slow movement
+    edge = pk <= half
+    conc = np.where(edge, 0.0, conc)
+    # Parseval for a real signal (Hann window: divide by the window's energy)
+    rms_g = np.sqrt(2.0 * peak_power / (nw * float(np.sum(win.astype(np.float64) ** 2))))
     valid = reg.valid[: k * nw].reshape(k, nw).all(axis=1)
     return freqs[lo + pk], conc, rms_g * 1000.0, valid
 
