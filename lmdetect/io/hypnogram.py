@@ -85,15 +85,18 @@ def read_hypnogram(path: str | os.PathLike[str], start: dt.datetime) -> pd.DataF
         raise FormatError(p, "file not found")
     if p.suffix.lower() in (".csv", ".tsv") and not _looks_like_remlogic(p):
         return _from_csv(p, start)
-    from .annotations import read_annotations
+    from .annotations import read_scored_events
 
-    ann = read_annotations(p)
+    ann = read_scored_events(p)
     hyp = ann.hypnogram
     if hyp is None or len(hyp) == 0:
         raise FormatError(p, "contains no sleep-stage events")
     hyp = hyp.copy()
     if ann.start is not None:
-        hyp["onset_s"] = hyp["onset_s"] + (ann.start - start).total_seconds()
+        t0 = ann.start
+        if t0.tzinfo is None:  # PSG files usually store local clock time: take the recording's offset
+            t0 = t0.replace(tzinfo=start.tzinfo)
+        hyp["onset_s"] = hyp["onset_s"] + (t0 - start).total_seconds()
     return hyp[["onset_s", "duration_s", "stage"]].reset_index(drop=True)
 
 
