@@ -22,7 +22,8 @@ Sample i of a packet was taken at ``tick + i * tick_hz / rate_hz`` ticks (sensor
 Control characteristic (write with response; replies by indication)::
 
     request: opcode u8, then arguments
-    reply:   0x80 | opcode, status u8 (0 = OK, 1 = bad request, 2 = unsupported, 3 = busy), payload
+    reply:   0x80 | opcode, status u8 (0 = OK, 1 = bad request, 2 = unsupported, 3 = busy,
+             4 = not available: no requested packet is left in the ring buffer), payload
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ class Flags(enum.IntFlag):
 
 
 class Opcode(enum.IntEnum):
-    START = 0x01  # no arguments; reply payload empty. Resets seq to 0.
+    START = 0x01  # no arguments; reply payload empty. From the stopped state: resets seq to 0.
     STOP = 0x02  # no arguments
     SET_RATE = 0x03  # u16 rate_hz (one of RATES_HZ); only while stopped
     SET_RANGE = 0x04  # u8 range_g (one of RANGES_G); only while stopped
@@ -121,6 +122,7 @@ class Status(enum.IntEnum):
     BAD_REQUEST = 1
     UNSUPPORTED = 2
     BUSY = 3
+    NOT_AVAILABLE = 4  # RESEND: none of the requested packets is still in the ring buffer
 
 
 def range_code(range_g: int) -> int:
