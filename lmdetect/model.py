@@ -91,6 +91,15 @@ def empty_lm_table() -> pd.DataFrame:
     )
 
 
+def _shift(start: dt.datetime, seconds: float) -> dt.datetime:
+    """``start`` plus elapsed seconds, in start's zone.
+
+    Done in UTC: adding a timedelta to a datetime with a zone such as Europe/Berlin is wall-clock
+    arithmetic and would be an hour off across a daylight-saving change.
+    """
+    return (start.astimezone(dt.timezone.utc) + dt.timedelta(seconds=seconds)).astimezone(start.tzinfo)
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Recording:
     """One night of 3-axis acceleration from one ankle sensor.
@@ -177,7 +186,7 @@ class Recording:
 
     @property
     def end(self) -> dt.datetime:
-        return self.start + dt.timedelta(seconds=self.duration_s)
+        return _shift(self.start, self.duration_s)
 
     @property
     def fs_effective(self) -> float:
@@ -242,7 +251,7 @@ class Recording:
             self,
             accel_g=self.accel_g[idx],
             time_s=t - t0,
-            start=self.start + dt.timedelta(seconds=t0),
+            start=_shift(self.start, t0),
             seq=sub(self.seq),
             host_time_s=None if host is None else host - t0,
             backfilled=sub(self.backfilled),

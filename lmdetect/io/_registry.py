@@ -45,6 +45,11 @@ _WRITERS: dict[str, _Entry] = {}
 _FORMAT_MODULES: tuple[str, ...] = (
     "lmdetect.io.native",
     "lmdetect.io.csv",
+    "lmdetect.io.cwa",
+    "lmdetect.io.geneactiv",
+    "lmdetect.io.gt3x",
+    "lmdetect.io.edf",
+    "lmdetect.io.bids_motion",
 )
 _loaded = False
 

@@ -1,0 +1,122 @@
+"""``lmdetect convert IN OUT``: read a recording in any supported format, write it in another.
+
+The formats are chosen by extension (``lmdetect convert --formats`` lists them), e.g. an Axivity
+``.cwa``, GENEActiv ``.bin``, ActiGraph ``.gt3x``, EDF/BDF or BIDS ``_motion.tsv`` to ``.lmr``,
+and ``.lmr`` to EDF+ or BIDS-motion. The output records the package version and the input's
+SHA-256 in its metadata, is written atomically, and an existing file is only replaced with
+``--force``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+NAME = "convert"
+HELP = "convert a recording between formats (CWA, GENEActiv, gt3x, EDF/BDF, BIDS-motion, .lmr, CSV)"
+
+__all__ = ["NAME", "HELP", "add_arguments", "run", "read_input", "with_provenance", "TZ_FORMATS"]
+
+#: Formats whose files keep device wall time (or may lack an offset): their readers take ``tz``.
+TZ_FORMATS = frozenset({"Axivity CWA", "GENEActiv", "ActiGraph GT3X", "EDF/EDF+", "BDF/BDF+", "BIDS motion"})
+#: Formats whose readers take ``start`` (a file with relative times).
+START_FORMATS = frozenset({"CSV", "BIDS motion"})
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", nargs="?", help="recording to read")
+    p.add_argument("output", nargs="?", help="file to write; its extension picks the format")
+    p.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="IANA time zone (e.g. Europe/Berlin) in which the device clock was set; also the zone "
+        "the start is expressed in. Device files without an offset are read as UTC otherwise, with a warning",
+    )
+    p.add_argument("--start", help="start time (ISO 8601 with offset) for a CSV or BIDS file without one")
+    p.add_argument("-f", "--force", action="store_true", help="replace an existing output file")
+    p.add_argument("--formats", action="store_true", help="list the readable and writable formats and exit")
+
+
+def read_input(path: str | os.PathLike[str], *, tz: str | None = None, start: str | None = None) -> Any:
+    """Read ``path`` with the options its format understands; the start is put in ``tz``."""
+    from ..errors import LmdetectError
+    from ..io import format_for_path, read_recording
+    from ..io._devicetime import parse_tz
+
+    fmt = format_for_path(path)
+    zone = parse_tz(tz)
+    options: dict[str, Any] = {}
+    if tz and fmt in TZ_FORMATS:
+        options["tz"] = tz
+    if start:
+        if fmt not in START_FORMATS:
+            raise LmdetectError(f"--start applies to {', '.join(sorted(START_FORMATS))} files, not {fmt}")
+        options["start"] = start
+    rec = read_recording(path, **options)
+    if zone is not None and fmt not in TZ_FORMATS:
+        rec = dataclasses.replace(rec, start=rec.start.astimezone(zone))
+    return rec
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def with_provenance(rec: Any, source: str | os.PathLike[str]) -> Any:
+    """``rec`` with ``source_file``, ``source_sha256`` and ``lmdetect_version`` in its meta."""
+    from .. import __version__
+
+    path = Path(source)
+    meta = dict(rec.meta)
+    meta.update(
+        {
+            "source_file": path.name,
+            "source_sha256": _sha256(path),
+            "lmdetect_version": __version__,
+        }
+    )
+    return dataclasses.replace(rec, meta=meta)
+
+
+def _print_formats() -> None:
+    from ..io import supported_read_extensions, supported_write_extensions
+
+    read, write = supported_read_extensions(), supported_write_extensions()
+    print(f"{'extension':<14}{'format':<22}read  write")
+    for ext in sorted(set(read) | set(write)):
+        name = read.get(ext) or write.get(ext, "")
+        print(f"{ext:<14}{name:<22}{'yes' if ext in read else '-':<6}{'yes' if ext in write else '-'}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import LmdetectError
+    from ..io import format_for_path, write_recording
+
+    if args.formats:
+        _print_formats()
+        return 0
+    if not args.input or not args.output:
+        raise LmdetectError("give an input and an output file (or --formats)")
+    src, dst = Path(args.input), Path(args.output)
+    out_fmt = format_for_path(dst, write=True)  # an unknown extension fails before any reading
+    if dst.exists() and not args.force:
+        raise LmdetectError(f"{dst} exists; use --force to replace it")
+    if src.exists() and dst.exists() and src.resolve() == dst.resolve():
+        raise LmdetectError("input and output are the same file")
+    rec = read_input(src, tz=args.tz, start=args.start)
+    rec = with_provenance(rec, src)
+    write_recording(rec, dst)
+    g = rec.gaps()
+    print(
+        f"{dst}: {out_fmt}, {rec.n_samples} samples at {rec.fs:g} Hz, start {rec.start.isoformat()}, "
+        f"{rec.duration_s / 3600:.2f} h, {len(g)} gap(s) totalling {float(g['duration_s'].sum()):.1f} s"
+    )
+    return 0
