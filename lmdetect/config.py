@@ -41,6 +41,10 @@ class Config(Params):
         Stage parameters (see their classes).
     detect_vibration
         Detect vibration-pad sessions in the signal and mask them from LM detection.
+    mask_logged_pads
+        Also mask every logged pad session (plus ``pad_log_margin_s``). Off by default: only
+        vibration actually seen in the signal is masked, so PLMs during pad use stay measurable
+        when the sensor filters the vibration out (many MEMS parts low-pass near ODR/2).
     pad_log_margin_s
         Time masked after a logged pad session's end (the ramp-down may be logged short).
     min_observed_fraction
@@ -54,6 +58,7 @@ class Config(Params):
     sleepwake: SleepWakeParams = SleepWakeParams()
     nonwear: NonwearParams = NonwearParams()
     detect_vibration: bool = True
+    mask_logged_pads: bool = False
     pad_log_margin_s: float = 60.0
     min_observed_fraction: float = 0.5
 

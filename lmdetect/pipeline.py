@@ -53,7 +53,8 @@ class NightResult:
     vibration : DataFrame
         Vibration-pad sessions detected in the signal (onset_s, duration_s, freq_hz, amplitude_mg).
     pad_sessions : DataFrame
-        Pad sessions used as masks: onset_s, duration_s, source ("log" or "detected").
+        Periods masked from LM detection: onset_s, duration_s, source ("detected" vibration, and
+        "log" when ``Config.mask_logged_pads`` is set).
     rls_episodes : DataFrame
         Diary RLS episodes: onset_s, duration_s, severity, note.
     nonwear : DataFrame
@@ -91,7 +92,7 @@ def _pad_masks(
     vib: pd.DataFrame, pad_log: pd.DataFrame | None, start: dt.datetime, config: Config
 ) -> pd.DataFrame:
     rows = []
-    if pad_log is not None and len(pad_log):
+    if config.mask_logged_pads and pad_log is not None and len(pad_log):
         on = _seconds(pad_log["start"], start)
         off = _seconds(pad_log["end"], start) + config.pad_log_margin_s
         rows += [{"onset_s": a, "duration_s": b - a, "source": "log"} for a, b in zip(on, off)]

@@ -204,6 +204,7 @@ def detect_lms(
         .quantile(params.floor_percentile / 100.0)
         .to_numpy(dtype=np.float64)
     )
+    floor = np.array(floor, dtype=np.float64)  # a writable copy (pandas may hand out read-only views)
     if np.isnan(floor).all():
         floor[:] = 0.0
     else:  # blocks with no valid neighbourhood take the nearest estimate

@@ -2,6 +2,8 @@
 
 DIR/summary.json   indices, quality, provenance (version, config and hash, input checksum)
 DIR/events.csv     scored leg movements
+DIR/events.tsv     the same with RLS episodes and pad sessions, BIDS events (+ events.json sidecar)
+DIR/events_annotations.edf  the same as annotation-only EDF+ (when edfio is installed)
 DIR/epochs.csv     30-s sleep/wake epochs with activity
 DIR/config.toml    the exact configuration used
 DIR/report.html    the per-night report (when lmdetect[report] is installed and asked for)
@@ -13,6 +15,8 @@ half-written output behind.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,8 @@ from ..pipeline import NightResult
 from .outputs import write_events_csv, write_summary_json
 
 __all__ = ["sha256_file", "night_summary_document", "write_night_outputs"]
+
+log = logging.getLogger(__name__)
 
 
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
@@ -60,7 +66,8 @@ def write_night_outputs(
     report: bool = False,
     pdf: bool = False,
 ) -> dict[str, Path]:
-    """Write summary.json, events.csv, epochs.csv, config.toml (and report.html / report.pdf)."""
+    """Write summary.json, events.csv, events.tsv/.json, events_annotations.edf, epochs.csv,
+    config.toml (and report.html / report.pdf)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     doc = night_summary_document(result, input_path=input_path, input_sha256=input_sha256)
@@ -71,6 +78,15 @@ def write_night_outputs(
         "summary": out / "summary.json",
     }
     write_events_csv(paths["events"], result.events)
+    from .bids_events import write_bids_events
+
+    paths.update(write_bids_events(result, out / "events.tsv", summary=doc))
+    if importlib.util.find_spec("edfio") is not None:
+        from .edf_annotations import write_night_edf_annotations
+
+        paths["events_edf"] = write_night_edf_annotations(result, out / "events_annotations.edf", summary=doc)
+    else:
+        log.warning("events_annotations.edf skipped: install lmdetect[edf] (edfio)")
     atomic_write_text(paths["epochs"], result.epochs.to_csv(index=False, float_format="%.6g"))
     atomic_write_text(paths["config"], dump_config_toml(result.config))
     if report:

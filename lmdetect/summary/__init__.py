@@ -1,7 +1,14 @@
 """Night metrics beyond the indices: RLS episodes and vibration-pad sessions against PLMs, and the
 display columns shared by the per-night report and the multi-night table."""
 
-from .night import NIGHT_METRIC_COLUMNS, MetricColumn, format_metric, metric_value, night_context, night_metrics_row
+from .night import (
+    NIGHT_METRIC_COLUMNS,
+    MetricColumn,
+    format_metric,
+    metric_value,
+    night_context,
+    night_metrics_row,
+)
 from .pad import pad_agreement, pad_context
 from .rls import plm_series_spans, rls_context
 

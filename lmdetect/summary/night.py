@@ -125,7 +125,9 @@ def night_context(
             "observed_h": round(exposure.total_s / _SECONDS_PER_HOUR, 4),
         },
         "rls": rls_context(events, rls_episodes, rules=rule_set, window=window, trace=trace, near_s=NEAR_S),
-        "pad": pad_context(events, logged, vibration, rules=rule_set, window=window, trace=trace, near_s=NEAR_S),
+        "pad": pad_context(
+            events, logged, vibration, rules=rule_set, window=window, trace=trace, near_s=NEAR_S
+        ),
     }
 
 
@@ -176,7 +178,8 @@ NIGHT_METRIC_COLUMNS: tuple[MetricColumn, ...] = (
     _C("clm_index", "CLM/h", "plm", 1, "candidate LMs in sleep per hour of TST (CLMS/h)"),
     _C("clmw_index", "CLMW/h", "plm", 1, "candidate LMs in wake per hour of wake in bed"),
     _C("plm_index_tib", "PLM/h TIB", "plm", 1, "all PLMs per hour in bed, whatever the stage"),
-    _C("plmnr_index", "PLMSnr/h", "plm", 1, "non-respiratory PLMS per hour of TST (needs respiratory events)"),
+    _C("plmnr_index", "PLMSnr/h", "plm", 1,
+       "non-respiratory PLMS per hour of TST (needs respiratory events)"),
     _C("n_plms", "PLMS", "plm", None, "number of PLMs in sleep"),
     _C("n_plmw", "PLMW", "plm", None, "number of PLMs in wake"),
     _C("n_clm", "CLM", "plm", None, "number of candidate LMs in bed"),

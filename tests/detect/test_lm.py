@@ -76,3 +76,12 @@ def test_no_events_inside_gaps_or_masks():
     mask[int(190 * fs) : int(210 * fs)] = True
     ev, _ = detect_lms(reg, mask=mask)
     assert len(ev) == 1 and abs(ev["onset_s"].iloc[0] - 100.0) < 0.5
+
+
+def test_a_fully_masked_night_gives_no_events():
+    fs = 50.0
+    a = quiet(300, fs)
+    add_burst(a, fs, 100.0, 2.0, 0.1)
+    reg = _grid(a, fs)
+    ev, trace = detect_lms(reg, mask=np.ones(reg.n, bool))
+    assert len(ev) == 0 and np.all(trace.valid_frac == 0)

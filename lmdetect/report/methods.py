@@ -1,0 +1,235 @@
+"""The methods paragraph of a report, generated from the configuration that produced the numbers.
+
+Every number in the text is read from the :class:`~lmdetect.config.Config` (and the rule set it
+names), so the text cannot drift from the code. :func:`references` lists the works cited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..config import Config
+from ..scoring import get_rule_set
+from ..scoring.imi import LINEAR_BIN_S, LINEAR_MAX_S, LOG_BIN_LN, LOG_MAX_LN
+from ..scoring.rules import RuleSet
+
+__all__ = ["REFERENCES", "methods_paragraphs", "methods_text", "references", "ACTIGRAPHY_NOTE"]
+
+#: Full references, by short key.
+REFERENCES: dict[str, str] = {
+    "wasm2016": (
+        "Ferri R, Fulda S, Allen RP, et al. World Association of Sleep Medicine (WASM) 2016 standards for "
+        "recording and scoring leg movements in polysomnograms developed by a joint task force from the "
+        "IRLSSG and the EURLSSG. Sleep Med 2016;21:1-11. doi:10.1016/j.sleep.2015.11.018"
+    ),
+    "aasm": (
+        "Berry RB, Brooks R, Gamaldo CE, et al. The AASM Manual for the Scoring of Sleep and Associated "
+        "Events: Rules, Terminology and Technical Specifications, version 2.x. Darien, IL: American Academy "
+        "of Sleep Medicine; 2012-2018."
+    ),
+    "ferri2006": (
+        "Ferri R, Zucconi M, Manconi M, et al. New approaches to the study of periodic leg movements during "
+        "sleep in restless legs syndrome. Sleep 2006;29:759-769."
+    ),
+    "cole1992": (
+        "Cole RJ, Kripke DF, Gruen W, Mullaney DJ, Gillin JC. Automatic sleep/wake identification from "
+        "wrist activity. Sleep 1992;15:461-469."
+    ),
+    "webster1982": (
+        "Webster JB, Kripke DF, Messin S, Mullaney DJ, Wyborney G. An activity-based sleep monitor system "
+        "for ambulatory use. Sleep 1982;5:389-399."
+    ),
+    "plmscore": "Fulda S. PLMScoRe: scoring of periodic leg movements (R package), 2020. "
+    "doi:10.5281/zenodo.3903318",
+    "smith2018": (
+        "Smith MT, McCrae CS, Cheung J, et al. Use of actigraphy for the evaluation of sleep disorders and "
+        "circadian rhythm sleep-wake disorders: an American Academy of Sleep Medicine clinical practice "
+        "guideline. J Clin Sleep Med 2018;14:1231-1237."
+    ),
+}
+
+#: The caveat every report carries (AASM 2018 actigraphy guideline, recommendation 8).
+ACTIGRAPHY_NOTE = (
+    "Ankle accelerometry tracks leg movements; it is not an EMG-based diagnosis. The AASM clinical "
+    "practice guideline on actigraphy recommends that clinicians not use actigraphy in place of "
+    "electromyography for the diagnosis of periodic limb movement disorder (Smith et al., J Clin Sleep "
+    "Med 2018, recommendation 8). Use these numbers to follow a person over nights, not to diagnose PLMD."
+)
+
+_RULE_CITE = {
+    "wasm2016": "WASM 2016 rules (Ferri et al., Sleep Med 2016)",
+    "aasm": "AASM scoring manual rules (Berry et al., AASM 2012-2018)",
+}
+
+
+def _g(x: float) -> str:
+    """Compact number: 0.5, 10, 1500."""
+    return f"{x:g}"
+
+
+def _detection(config: Config) -> str:
+    d = config.detect
+    return (
+        "Leg movements (LMs) were detected after the sensor clock was fitted to the host clock and gaps were "
+        f"masked. Each axis was low-passed at {_g(d.lowpass_hz)} Hz (Butterworth, order {d.filter_order}, "
+        "zero "
+        f"phase); the resting orientation was the running median of {_g(d.baseline_block_s)}-s block means "
+        "over "
+        f"{_g(d.baseline_window_s)} s, and the movement signal the magnitude of the deviation from it, in "
+        "mg, "
+        f"smoothed over {_g(d.envelope_s)} s (the envelope). "
+        f"An LM started when this envelope exceeded the larger of {_g(d.on_min_mg)} mg and "
+        f"{_g(d.on_factor)} times the noise floor, and ended at the start of {_g(d.offset_quiet_s)} s below "
+        "the "
+        f"larger of {_g(d.off_min_mg)} mg and {_g(d.off_factor)} times the floor; the floor was the "
+        f"{_g(d.floor_percentile)}th percentile of {_g(d.floor_block_s)}-s mean envelopes over a sliding "
+        f"{_g(d.floor_window_s)}-s window. LMs shorter than {_g(d.min_duration_s)} s, or without a "
+        f"{_g(d.morphology_window_s)}-s window whose median exceeded the offset threshold, were dropped, and "
+        f"LMs less than {_g(d.merge_gap_s)} s apart were joined (the structure of the WASM 2016 EMG rules "
+        "carried over to acceleration). A movement after which the direction of gravity changed by more than "
+        f"{_g(d.posture_angle_deg)} degrees was a posture change, one peaking above "
+        f"{_g(d.gross_amplitude_mg)} mg "
+        f"a gross body movement; neither is a candidate LM. No LM was detected within {_g(d.gap_guard_s)} s "
+        "of a gap. The detection thresholds were tuned on simulated nights and have not been validated "
+        "against polysomnography."
+    )
+
+
+def _pads(config: Config) -> str:
+    v = config.vibration
+    text = (
+        "Vibration-pad sessions from the pad log were masked from LM detection until "
+        f"{_g(config.pad_log_margin_s)} s after their logged end."
+    )
+    if config.detect_vibration:
+        text += (
+            " Sessions were also detected in the signal as sustained narrowband vibration: in "
+            f"{_g(v.window_s)}-s spectra, one peak above {_g(v.min_freq_hz)} Hz holding at least "
+            f"{v.concentration:.0%} of the power with an RMS of at least {_g(v.min_rms_mg)} mg, in "
+            f"{v.min_hit_fraction:.0%} of the windows of a run lasting at least {_g(v.min_session_s / 60)} "
+            "min; "
+            f"these were masked with {_g(v.margin_s)} s on either side. Inside masked time no movement can "
+            "be "
+            "observed, so rates around pad sessions are per observable hour."
+        )
+    else:
+        text += " Detection of pad sessions in the signal was switched off."
+    return text
+
+
+def _scoring(rules: RuleSet) -> str:
+    bil = (
+        f"LMs on the two legs less than {_g(rules.bilateral_gap_s)} s apart "
+        f"({'offset to onset' if rules.bilateral_reference == 'offset' else 'onset to onset'}) were one "
+        "bilateral LM"
+    )
+    if rules.clm_max_duration_bil_s is not None:
+        bil += f", a candidate only up to {_g(rules.clm_max_duration_bil_s)} s"
+        if rules.bilateral_max_mono is not None:
+            bil += f" and {rules.bilateral_max_mono} monolateral LMs"
+    short = (
+        f"a CLM following the previous one by less than {_g(rules.imi_min_s)} s ended the series"
+        if rules.short_imi_breaks_series
+        else f"a CLM following the previous one by less than {_g(rules.imi_min_s)} s was skipped"
+    )
+    return (
+        f"Movements were scored with the {_RULE_CITE.get(rules.name, rules.name)}. A candidate leg movement "
+        f"(CLM) is an LM of {_g(rules.lm_min_duration_s)}-{_g(rules.clm_max_duration_mono_s)} s; {bil}. A "
+        "PLM "
+        f"series is at least {rules.min_series_length} consecutive CLMs with onset-to-onset intervals (IMI) "
+        "of "
+        f"{_g(rules.imi_min_s)}-{_g(rules.imi_max_s)} s; {short}. With a single ankle sensor every movement "
+        "is "
+        "monolateral."
+    )
+
+
+def _sleep(config: Config, summary: Mapping[str, Any] | None) -> str:
+    source = str((summary or {}).get("sleep_source", "actigraphy"))
+    sw = config.sleepwake
+    if source == "hypnogram":
+        text = "Sleep stages and time in bed came from the supplied hypnogram."
+    else:
+        weights = ", ".join(_g(w) for w in sw.weights)
+        text = (
+            f"Sleep and wake were estimated per {_g(sw.epoch_s)}-s epoch from ankle activity: a weighted sum "
+            "of "
+            f"the moving fraction of epochs -4 to +2 (weights {weights}; the form of Cole et al., Sleep "
+            "1992) "
+            f"above {_g(sw.threshold)} scored wake"
+        )
+        text += ", followed by Webster's rescoring rules (Webster et al., Sleep 1982)." if sw.rescore else "."
+        text += (
+            f" The sleep period runs from the first to the last run of {_g(sw.min_sleep_onset_min)} min of "
+            "sleep. "
+            "Ankle activity gives sleep of unknown depth, so no NREM/REM split is reported."
+        )
+        if source == "diary+actigraphy":
+            text += " Time in bed was lights off to lights on from the diary."
+        else:
+            text += " Without a diary, time in bed is the whole recording."
+    text += (
+        f" Epochs with less than {config.min_observed_fraction:.0%} usable signal (gaps, masked pad "
+        "vibration) "
+        "were left out of total sleep time and wake time, since no movement can be seen in them."
+    )
+    return text
+
+
+def _indices(rules: RuleSet) -> str:
+    return (
+        "PLMS/h is the number of PLMs in sleep per hour of total sleep time (TST) in bed, PLMW/h the number "
+        "in "
+        "wake per hour of wake in bed, CLM/h the candidate LMs in sleep per hour of TST. The periodicity "
+        "index "
+        f"(Ferri et al., Sleep 2006) is the share of IMIs with {_g(rules.pi_imi_min_s)} < IMI <= "
+        f"{_g(rules.pi_imi_max_s)} s that lie in a run of at least {rules.pi_min_run_imis} such IMIs; the "
+        "PLM/CLM "
+        "ratio (PLMScoRe's 'PI', a different quantity) is reported beside it. IMI histograms count the IMIs "
+        f"ending at CLMs in sleep in {_g(LINEAR_BIN_S)}-s bins up to {_g(LINEAR_MAX_S)} s and in ln(IMI) "
+        "bins of "
+        f"{_g(LOG_BIN_LN)} up to {_g(LOG_MAX_LN)} (the PLMScoRe convention). Rates inside and outside RLS "
+        "episodes "
+        "and around pad sessions count movements in bed per observable hour (recorded and not masked), and "
+        "are not given for less than 10 min of observable time."
+    )
+
+
+def methods_paragraphs(config: Config, summary: Mapping[str, Any] | None = None) -> list[str]:
+    """The methods text as paragraphs: detection, pad masking, scoring, sleep, indices, caveat.
+
+    Parameters
+    ----------
+    config
+        The configuration the night was processed with.
+    summary
+        The night summary; its ``sleep_source`` selects the sleep paragraph (default: actigraphy).
+    """
+    rules = get_rule_set(config.rules)
+    return [
+        _detection(config),
+        _pads(config),
+        _scoring(rules),
+        _sleep(config, summary),
+        _indices(rules),
+        ACTIGRAPHY_NOTE,
+    ]
+
+
+def methods_text(config: Config, summary: Mapping[str, Any] | None = None) -> str:
+    """:func:`methods_paragraphs` joined by blank lines."""
+    return "\n\n".join(methods_paragraphs(config, summary))
+
+
+def references(config: Config, summary: Mapping[str, Any] | None = None) -> list[str]:
+    """Full references of the works the methods text cites, in citation order."""
+    keys = [config.rules if config.rules in REFERENCES else "wasm2016"]
+    if config.rules != "wasm2016":
+        keys.append("wasm2016")  # the detection paragraph refers to its EMG rules
+    if str((summary or {}).get("sleep_source", "actigraphy")) != "hypnogram":
+        keys.append("cole1992")
+        if config.sleepwake.rescore:
+            keys.append("webster1982")
+    keys += ["ferri2006", "plmscore", "smith2018"]
+    return [REFERENCES[k] for k in keys]

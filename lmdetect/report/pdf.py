@@ -1,0 +1,170 @@
+"""The per-night report as a PDF, drawn with matplotlib's ``PdfPages`` (no system libraries).
+
+Same content as the HTML report, in four A4 pages: header, caveat and metrics; the timeline and
+PLMs per hour; IMI histograms and the RLS / pad context; methods and provenance.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+
+from .._atomic import atomic_path
+from ..pipeline import NightResult
+from ..summary.night import NIGHT_METRIC_COLUMNS, format_metric, metric_value
+from .figures import plot_imi_histogram, plot_plm_per_hour, plot_timeline
+from .html import night_title, report_summary
+from .methods import ACTIGRAPHY_NOTE, methods_paragraphs, references
+
+__all__ = ["write_night_report_pdf", "night_report_pages"]
+
+_A4 = (8.27, 11.69)
+_WRAP = 105
+
+
+def _text_page(title: str, blocks: list[tuple[str, str]]) -> Figure:
+    """A page of wrapped text blocks: (heading, body)."""
+    fig = Figure(figsize=_A4)
+    y = 0.95
+    fig.text(0.07, y, title, fontsize=13, weight="bold", va="top")
+    y -= 0.045
+    for heading, body in blocks:
+        if heading:
+            fig.text(0.07, y, heading, fontsize=10, weight="bold", va="top")
+            y -= 0.022
+        for para in body.split("\n\n"):
+            lines = textwrap.wrap(para, _WRAP) or [""]
+            fig.text(0.07, y, "\n".join(lines), fontsize=7.5, va="top", family="sans-serif", linespacing=1.35)
+            y -= 0.0125 * len(lines) + 0.012
+        y -= 0.008
+    return fig
+
+
+def _fmt(doc: Mapping[str, Any], key: str, decimals: int | None = None) -> str:
+    return format_metric(metric_value(doc, key), decimals)
+
+
+def _first_page(doc: Mapping[str, Any], title: str) -> Figure:
+    fig = Figure(figsize=_A4)
+    fig.text(0.07, 0.96, title, fontsize=13, weight="bold", va="top")
+    note = "\n".join(textwrap.wrap("Not a diagnosis. " + ACTIGRAPHY_NOTE, _WRAP))
+    fig.text(0.07, 0.925, note, fontsize=7.5,
+             va="top", color="#7a4a00")
+    head = [
+        ("Input file", _fmt(doc, "input_file")),
+        ("Start / end", f"{_fmt(doc, 'recording.start')} / {_fmt(doc, 'recording.end')}"),
+        ("Device, side", f"{_fmt(doc, 'recording.device_id')}, {_fmt(doc, 'recording.side')}"),
+        ("Rate (Hz)", f"{_fmt(doc, 'recording.fs_nominal_hz', 1)} nominal, "
+                      f"{_fmt(doc, 'quality.fs_effective_hz', 3)} "
+                      "effective"),
+        ("Wear / non-wear (h)", f"{_fmt(doc, 'quality.wear_h', 2)} / {_fmt(doc, 'quality.nonwear_h', 2)}"),
+        ("Gaps", f"{_fmt(doc, 'quality.n_gaps')} ({_fmt(doc, 'quality.gap_total_s', 1)} s)"),
+        ("Backfilled samples", _fmt(doc, "quality.n_backfilled")),
+        ("Rules, config hash", f"{_fmt(doc, 'rule_set')}, {_fmt(doc, 'config_hash')}"),
+    ]
+    ax = fig.add_axes((0.07, 0.70, 0.86, 0.15))
+    ax.axis("off")
+    t = ax.table(cellText=[[k, v] for k, v in head], colWidths=[0.25, 0.75], loc="upper left", cellLoc="left")
+    t.auto_set_font_size(False)
+    t.set_fontsize(7.5)
+    rows = [[c.label, format_metric(metric_value(doc, c.key), c.decimals), c.description]
+            for c in NIGHT_METRIC_COLUMNS if c.group != "night"]
+    ax2 = fig.add_axes((0.07, 0.05, 0.86, 0.62))
+    ax2.axis("off")
+    t2 = ax2.table(cellText=rows, colLabels=["Metric", "Value", "Definition"], colWidths=[0.25, 0.1, 0.65],
+                   loc="upper left", cellLoc="left")
+    t2.auto_set_font_size(False)
+    t2.set_fontsize(6.5)
+    for (_r, c), cell in t2.get_celld().items():
+        cell.set_linewidth(0.3)
+        if c == 1:
+            cell.set_text_props(ha="right")
+    return fig
+
+
+def _context_text(doc: Mapping[str, Any]) -> str:
+    def block(prefix: str) -> str:
+        return (f"{_fmt(doc, prefix + '.n_plm')} PLMs, {_fmt(doc, prefix + '.n_clm')} CLMs in "
+                f"{_fmt(doc, prefix + '.observed_h', 2)} observable h: {_fmt(doc, prefix + '.plm_per_h', 1)} "
+                "PLM/h")
+
+    return "\n\n".join([
+        f"RLS episodes logged: {_fmt(doc, 'context.rls.n_episodes')}. During episodes: "
+        f"{block('context.rls.inside')}. "
+        f"Outside: {block('context.rls.outside')}. PLM series overlapping an episode: "
+        f"{_fmt(doc, 'context.rls.timing.n_series_overlapping')} of "
+        f"{_fmt(doc, 'context.rls.timing.n_series')}.",
+        f"Pad sessions ({_fmt(doc, 'context.pad.agreement.status')}): logged "
+        f"{_fmt(doc, 'context.pad.agreement.logged_h', 2)} h, "
+        f"detected {_fmt(doc, 'context.pad.agreement.detected_h', 2)} h, overlap "
+        f"{_fmt(doc, 'context.pad.agreement.overlap_h', 2)} h, "
+        f"agreement (Jaccard) {_fmt(doc, 'context.pad.agreement.jaccard', 2)}. 30 min before the start: "
+        f"{block('context.pad.windows.before')}. 30 min after the start: "
+        f"{block('context.pad.windows.after_start')}. "
+        f"30 min after the end: {block('context.pad.windows.after_end')}. Pad sessions are masked from "
+        "detection.",
+    ])
+
+
+def night_report_pages(result: NightResult, summary: Mapping[str, Any]) -> list[Figure]:
+    """The report's A4 pages as figures (``summary``: the summary.json document in JSON form)."""
+    doc = summary
+    title = night_title(result, doc)
+    pages = [_first_page(doc, title)]
+
+    fig = Figure(figsize=_A4, layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.2, 1.0])
+    plot_timeline(result, ax=top.add_subplot())
+    top.suptitle("Night timeline", fontsize=10)
+    plot_plm_per_hour(doc.get("plm_per_hour_of_night") or [], start=result.start,
+                      tib_start_s=result.sleep.tib_start_s, ax=bottom.add_subplot())
+    pages.append(fig)
+
+    fig = Figure(figsize=_A4)
+    a1 = fig.add_axes((0.09, 0.70, 0.38, 0.22))
+    a2 = fig.add_axes((0.56, 0.70, 0.38, 0.22))
+    plot_imi_histogram(result.events, result.config.rules, ax=a1)
+    plot_imi_histogram(result.events, result.config.rules, log=True, ax=a2)
+    fig.text(0.07, 0.96, "Inter-movement intervals, RLS episodes and pad sessions", fontsize=11,
+             weight="bold", va="top")
+    body = "\n\n".join("\n".join(textwrap.wrap(para, _WRAP)) for para in _context_text(doc).split("\n\n"))
+    fig.text(0.07, 0.62, body, fontsize=7.5, va="top", linespacing=1.35)
+    pages.append(fig)
+
+    prov = (f"lmdetect {_fmt(doc, 'lmdetect_version')}; configuration hash {_fmt(doc, 'config_hash')}; input "
+            f"{_fmt(doc, 'input_file')}, SHA-256 {_fmt(doc, 'input_sha256')}.")
+    refs = "\n\n".join(f"[{i}] {r}" for i, r in enumerate(references(result.config, doc), start=1))
+    pages.append(_text_page("Methods", [("", "\n\n".join(methods_paragraphs(result.config, doc))),
+                                        ("References", refs), ("Provenance", prov)]))
+    return pages
+
+
+def write_night_report_pdf(
+    result: NightResult, path: str | os.PathLike[str], *, summary: Mapping[str, Any] | None = None
+) -> Path:
+    """Write the night report as a 4-page A4 PDF, atomically. Returns the path.
+
+    Parameters
+    ----------
+    result
+        What :func:`lmdetect.process_night` returned.
+    path
+        Target file.
+    summary
+        The ``summary.json`` document (with provenance); default: built from ``result``.
+    """
+    doc = report_summary(result, summary)
+    pages = night_report_pages(result, doc)
+    meta = {"Title": night_title(result, doc), "Creator": f"lmdetect {doc.get('lmdetect_version', '')}",
+            "CreationDate": None}
+    with atomic_path(path) as tmp:
+        with PdfPages(tmp, metadata=meta) as pdf:
+            for page in pages:
+                pdf.savefig(page)
+    return Path(path)

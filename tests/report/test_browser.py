@@ -1,0 +1,136 @@
+"""Reports opened from file:// in headless Chromium: no console error, every image decoded, no
+network request, and every number on the page equal to summary.json.
+
+Screenshots are saved under the pytest temporary directory and their paths printed (run with -s
+to see them).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lmdetect.io.night_outputs import write_night_outputs
+from tests.report import night_cases
+from tests.report.html_checks import expected_text, summary_value
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+#: Sections every night report must show, with some visible text.
+SECTIONS = ("header", "note", "recording", "metrics", "timeline", "imi", "per-hour", "rls", "pad", "methods",
+            "provenance")
+IMAGES = ("fig-timeline", "fig-imi", "fig-per-hour")
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory):
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.skip(f"headless Chromium not installed ({CHROMIUM}, {CHROMEDRIVER}); "
+                    "install the Debian packages chromium and chromium-driver")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,900",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    drv = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
+    try:
+        yield drv
+    finally:
+        drv.quit()
+
+
+_COLLECT = """
+return {
+  ready: document.readyState,
+  images: Array.from(document.images).map(i => [i.id, i.complete, i.naturalWidth, i.naturalHeight]),
+  resources: performance.getEntriesByType('resource').map(r => r.name),
+  values: Array.from(document.querySelectorAll('[data-key]')).map(e => ({
+      key: e.dataset.key, value: e.dataset.value, format: e.dataset.format,
+      decimals: e.dataset.decimals === undefined ? null : Number(e.dataset.decimals), text: e.innerText})),
+  sections: Object.fromEntries(%s.map(id => {
+      const el = document.getElementById(id);
+      return [id, el ? el.innerText.trim().length : -1];
+  })),
+  height: document.documentElement.scrollHeight,
+};
+""" % json.dumps(list(SECTIONS))
+
+
+def _check_report(driver, out_dir: Path, shots: Path, name: str) -> dict:
+    html = out_dir / "report.html"
+    driver.get_log("browser")  # drop messages of earlier pages
+    driver.get(html.resolve().as_uri())
+    page = driver.execute_script(_COLLECT)
+    assert page["ready"] == "complete"
+
+    severe = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+    assert severe == [], f"console errors in {name}: {severe}"
+
+    ids = [i[0] for i in page["images"]]
+    assert sorted(ids) == sorted(IMAGES)
+    broken = [i for i in page["images"] if not (i[1] and i[2] > 100 and i[3] > 100)]
+    assert broken == [], f"images not decoded in {name}: {broken}"
+    # nothing fetched from anywhere: figures are data: URIs, no scripts, fonts or styles to load
+    assert page["resources"] == []
+
+    empty = {k: n for k, n in page["sections"].items() if n <= 0}
+    assert empty == {}, f"missing or empty sections in {name}: {empty}"
+
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert len(page["values"]) > 60
+    for item in page["values"]:
+        want = summary_value(summary, item["key"])
+        assert json.loads(item["value"]) == want, item["key"]
+        assert item["text"] == expected_text(want, item["format"], item["decimals"], summary), item
+    for key in ("plms_index", "plmw_index", "clm_index", "periodicity_index", "plm_clm_ratio",
+                "imi_geometric_mean_s", "quality.wear_h", "quality.n_gaps", "quality.n_backfilled"):
+        assert key in {v["key"] for v in page["values"]}, key
+
+    driver.set_window_size(1280, min(int(page["height"]) + 50, 16000))
+    shot = shots / f"{name}.png"
+    assert driver.save_screenshot(str(shot))
+    print(f"screenshot of the {name} report: {shot}")
+    return page
+
+
+@pytest.mark.parametrize("case", ["rich_night", "zero_movement_night", "no_sleep_night", "gappy_night"])
+def test_report_renders_in_chromium_and_matches_summary(driver, case, tmp_path, tmp_path_factory):
+    result = getattr(night_cases, case)()
+    out = tmp_path / case
+    write_night_outputs(result, out, report=True)
+    shots = tmp_path_factory.getbasetemp() / "screenshots"
+    shots.mkdir(exist_ok=True)
+    page = _check_report(driver, out, shots, case)
+    if case == "rich_night":
+        keys = {v["key"] for v in page["values"]}
+        assert "context.pad.agreement.jaccard" in keys and "context.rls.episodes.1.n_plm" in keys
+
+
+def test_report_of_a_simulated_night_from_the_command_line(driver, tmp_path, tmp_path_factory):
+    from lmdetect.cli import main
+
+    sim = tmp_path / "sim"
+    assert main(["simulate", "--profile", "pad", "--hours", "2", "--seed", "1", "--out", str(sim)]) == 0
+    out = tmp_path / "out"
+    assert main(["process", str(sim / "night.lmr"), "--diary", str(sim / "diary.csv"), "--pad-log",
+                 str(sim / "pad_log.csv"), "--out", str(out)]) == 0
+    shots = tmp_path_factory.getbasetemp() / "screenshots"
+    shots.mkdir(exist_ok=True)
+    _check_report(driver, out, shots, "simulated_pad_night")
+    # a copy moved elsewhere still renders: nothing refers to files beside it
+    lone = tmp_path / "elsewhere"
+    lone.mkdir()
+    shutil.copy(out / "report.html", lone / "report.html")
+    shutil.copy(out / "summary.json", lone / "summary.json")
+    _check_report(driver, lone, shots, "simulated_pad_night_copy")
