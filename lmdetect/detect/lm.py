@@ -122,16 +122,22 @@ def mask_intervals(n: int, fs: float, t0_s: float, intervals: pd.DataFrame | Non
 
 
 def _erode(valid: NDArray[np.bool_], guard: int) -> NDArray[np.bool_]:
-    """False within ``guard`` samples of any invalid sample."""
+    """False inside gaps and within a guard around each gap.
+
+    The guard is ``guard`` samples, or the gap's own length if shorter: a single lost packet
+    (a fraction of a second) disturbs the filters far less than a link drop of minutes.
+    """
     if guard <= 0 or valid.all():
         return valid
-    bad = (~valid).astype(np.int64)
-    c = np.concatenate(([0], np.cumsum(bad)))
     n = valid.size
-    i = np.arange(n)
-    lo = np.clip(i - guard, 0, n)
-    hi = np.clip(i + guard + 1, 0, n)
-    return (c[hi] - c[lo]) == 0
+    starts, ends = _runs(~valid)
+    g = np.minimum(guard, ends - starts)
+    lo = np.clip(starts - g, 0, n)
+    hi = np.clip(ends + g, 0, n)
+    delta = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(delta, lo, 1)
+    np.add.at(delta, hi, -1)
+    return np.cumsum(delta[:-1]) == 0
 
 
 def _runs(b: NDArray[np.bool_]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:

@@ -62,7 +62,8 @@ class DetectParams(Params):
     gross_amplitude_mg
         Movements with a peak movement magnitude above this are gross body movements (non-CLM).
     gap_guard_s
-        No LM is detected within this time of a gap (filter settling).
+        No LM is detected within this time of a gap (filter settling), or within the gap's own
+        length when that is shorter (a single lost packet barely disturbs the filters).
     """
 
     lowpass_hz: float = 5.0
