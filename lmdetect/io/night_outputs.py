@@ -18,6 +18,8 @@ import hashlib
 import importlib.util
 import logging
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -68,37 +70,50 @@ def write_night_outputs(
 ) -> dict[str, Path]:
     """Write summary.json, events.csv, events.tsv/.json, events_annotations.edf, epochs.csv,
     config.toml (and report.html / report.pdf)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    final = Path(out_dir)
+    final.mkdir(parents=True, exist_ok=True)
     doc = night_summary_document(result, input_path=input_path, input_sha256=input_sha256)
-    paths = {
-        "events": out / "events.csv",
-        "epochs": out / "epochs.csv",
-        "config": out / "config.toml",
-        "summary": out / "summary.json",
-    }
-    write_events_csv(paths["events"], result.events)
-    from .bids_events import write_bids_events
+    # Everything is written into a staging folder first and moved into place only when every
+    # file succeeded: a failure (disk full, a plotting error) never leaves a partial set, and an
+    # older complete set is replaced file by file with summary.json last.
+    stage = Path(tempfile.mkdtemp(prefix=".lmdetect-", dir=final))
+    try:
+        out = stage
+        paths = {
+            "events": out / "events.csv",
+            "epochs": out / "epochs.csv",
+            "config": out / "config.toml",
+            "summary": out / "summary.json",
+        }
+        write_events_csv(paths["events"], result.events)
+        from .bids_events import write_bids_events
 
-    paths.update(write_bids_events(result, out / "events.tsv", summary=doc))
-    if importlib.util.find_spec("edfio") is not None:
-        from .edf_annotations import write_night_edf_annotations
+        paths.update(write_bids_events(result, out / "events.tsv", summary=doc))
+        if importlib.util.find_spec("edfio") is not None:
+            from .edf_annotations import write_night_edf_annotations
 
-        paths["events_edf"] = write_night_edf_annotations(result, out / "events_annotations.edf", summary=doc)
-    else:
-        log.warning("events_annotations.edf skipped: install lmdetect[edf] (edfio)")
-    atomic_write_text(paths["epochs"], result.epochs.to_csv(index=False, float_format="%.6g"))
-    atomic_write_text(paths["config"], dump_config_toml(result.config))
-    if report:
-        from ..report import write_night_report  # lazy: matplotlib/jinja2
+            paths["events_edf"] = write_night_edf_annotations(result, out / "events_annotations.edf", summary=doc)
+        else:
+            log.warning("events_annotations.edf skipped: install lmdetect[edf] (edfio)")
+        atomic_write_text(paths["epochs"], result.epochs.to_csv(index=False, float_format="%.6g"))
+        atomic_write_text(paths["config"], dump_config_toml(result.config))
+        if report:
+            from ..report import write_night_report  # lazy: matplotlib/jinja2
 
-        paths["report"] = out / "report.html"
-        write_night_report(result, paths["report"], summary=doc)
-        if pdf:
-            from ..report import write_night_report_pdf
+            paths["report"] = out / "report.html"
+            write_night_report(result, paths["report"], summary=doc)
+            if pdf:
+                from ..report import write_night_report_pdf
 
-            paths["report_pdf"] = out / "report.pdf"
-            write_night_report_pdf(result, paths["report_pdf"], summary=doc)
-    # summary last: its presence marks a complete set of outputs (batch resumability)
-    write_summary_json(paths["summary"], doc)
-    return paths
+                paths["report_pdf"] = out / "report.pdf"
+                write_night_report_pdf(result, paths["report_pdf"], summary=doc)
+        write_summary_json(paths["summary"], doc)
+        # summary last: its presence marks a complete set of outputs (batch resumability)
+        moved: dict[str, Path] = {}
+        for key in sorted(paths, key=lambda k: k == "summary"):
+            target = final / paths[key].name
+            os.replace(paths[key], target)
+            moved[key] = target
+        return moved
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

@@ -1,0 +1,62 @@
+"""`lmdetect simulate` -> `process` -> `evaluate`, as a user runs them, and bad input."""
+
+import json
+
+import pytest
+
+from lmdetect.cli import main
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory):
+    d = tmp_path_factory.mktemp("sim") / "n"
+    assert main(["simulate", "--profile", "rls", "--hours", "1", "--rate", "50", "--seed", "2", "--out", str(d)]) == 0
+    return d
+
+
+def test_process_then_evaluate(night, tmp_path, capsys):
+    out = tmp_path / "out"
+    rc = main(["process", str(night / "night.lmr"), "--diary", str(night / "diary.csv"), "--out", str(out),
+               "--no-report"])
+    assert rc == 0
+    doc = json.loads((out / "summary.json").read_text())
+    for key in ("plms_index", "plmw_index", "clm_index", "plm_index_tib", "periodicity_index", "plm_clm_ratio",
+                "n_lm", "n_clm", "n_plm", "n_plms", "tst_h", "tib_h", "sleep_source", "rule_set", "config_hash",
+                "lmdetect_version", "input_sha256"):
+        assert key in doc, key
+    header = (out / "events.csv").read_text().splitlines()[0].split(",")
+    assert header[:8] == ["onset_s", "duration_s", "side", "kind", "is_clm", "in_plm_series", "series_id", "stage"]
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--truth", str(night), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["lm_min_amplitude"]["f1"] > 0.9
+
+
+def test_aasm_rules_from_the_command_line(night, tmp_path):
+    out = tmp_path / "aasm"
+    assert main(["process", str(night / "night.lmr"), "--rules", "aasm", "--out", str(out), "--no-report"]) == 0
+    assert json.loads((out / "summary.json").read_text())["rule_set"] == "aasm"
+
+
+def test_corrupt_recording_gives_a_clear_error_and_no_outputs(tmp_path, capsys):
+    bad = tmp_path / "bad.lmr"
+    bad.write_bytes(b"this is not an arrow stream" * 10)
+    out = tmp_path / "out"
+    assert main(["process", str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.lmr" in err and "error" in err
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_unknown_extension_suggests_the_close_one(tmp_path, capsys):
+    f = tmp_path / "night.lrm"
+    f.write_bytes(b"x")
+    assert main(["process", str(f), "--out", str(tmp_path / "o")]) == 2
+    assert "did you mean .lmr" in capsys.readouterr().err
+
+
+def test_malformed_diary_names_file_and_line(night, tmp_path, capsys):
+    d = tmp_path / "diary.csv"
+    d.write_text("kind,start,end,severity,note\nrls_episode,yesterday,,5,\n")
+    assert main(["process", str(night / "night.lmr"), "--diary", str(d), "--out", str(tmp_path / "o")]) == 2
+    assert "diary.csv, line 2" in capsys.readouterr().err
