@@ -45,6 +45,7 @@ _LAZY = {
     "WASM2016": "lmdetect.scoring",
     "AASM": "lmdetect.scoring",
     "evaluate_events": "lmdetect.evaluation",
+    "summarize_nights": "lmdetect.io.multinight",
 }
 
 __all__ = [

@@ -119,7 +119,8 @@ deterministic: the same command gives the same files.
   personal mean (within-person SD 9/h, after the night-to-night variability reported by Trotti et
   al., Sleep Med 2009), the same sensor is worn every night (device id `SIM-P01`, clock error of one
   crystal within +-2 ppm). The per-night values are drawn in `scripts/make_samples.py` (seed
-  2009) and appear in each command.
+  2009) and appear in each command. `participant01/manifest.csv` lists the seven nights with their
+  diaries and pad logs for `lmdetect batch`.
 
 **Checksums.** The SHA-256 below are of the files as committed. The CSV and JSON files are plain
 text and reproduce byte for byte. `night.lmr` is an Arrow IPC stream compressed with zstd, so its
@@ -128,6 +129,20 @@ packet numbers, header) is identical; `tests/test_samples.py` therefore regenera
 night and compares the text files byte for byte and the recording by its decoded content.
 `truth_summary.json` records the lmdetect version that wrote it.
 """
+
+
+MANIFEST = "participant01/manifest.csv"
+
+
+def write_manifest(root: Path) -> Path:
+    """The participant series as a `lmdetect batch` manifest (paths relative to it)."""
+    lines = ["path,participant,night,diary,pad_log"]
+    for k in range(1, 8):
+        d = f"night{k}"
+        lines.append(f"{d}/night.lmr,P01,{d},{d}/diary.csv,{d}/pad_log.csv")
+    out = root / MANIFEST
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
 
 
 def write_readme(root: Path, done: list[Sample]) -> None:
@@ -141,6 +156,10 @@ def write_readme(root: Path, done: list[Sample]) -> None:
             size = f.stat().st_size
             total += size
             lines.append(f"| `{s.folder}/{f.name}` | {size} | `{sha256(f)}` |")
+    man = root / MANIFEST
+    if man.exists():
+        total += man.stat().st_size
+        lines.append(f"| `{MANIFEST}` | {man.stat().st_size} | `{sha256(man)}` |")
     lines += ["", f"Total: {total / 1e6:.1f} MB.", ""]
     (root / "README.md").write_text("\n".join(lines), encoding="utf-8")
 
@@ -159,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         generate(s, args.root)
         print(f"{s.folder}: {sum(f.stat().st_size for f in (args.root / s.folder).iterdir()) / 1e6:.1f} MB")
     if all((args.root / s.folder).exists() for s in todo):
+        write_manifest(args.root)
         write_readme(args.root, todo)
     return 0
 

@@ -162,10 +162,13 @@ class NightTrack:
 
 
 def _spans(rows: Any, offset_h: float) -> list[tuple[float, float]]:
+    """(start, end) in hours of the summary rows (dicts with onset_s and duration_s)."""
     out = []
-    for r in rows or []:
-        a, d = r.get("onset_s") if isinstance(r, Mapping) else None, r.get("duration_s") if isinstance(r, Mapping) else None
-        if isinstance(a, (int, float)) and isinstance(d, (int, float)) and d > 0:
+    for r in rows if isinstance(rows, list) else []:
+        if not isinstance(r, Mapping):
+            continue
+        a, d = _float(r.get("onset_s")), _float(r.get("duration_s"))
+        if a is not None and d is not None and d > 0:
             out.append((offset_h + a / _H, offset_h + (a + d) / _H))
     return out
 
@@ -220,8 +223,9 @@ def night_track(folder: NightFolder, label: str, date: dt.date, pad_night: bool)
         plm_h = on[plm]
         clm_h = on[ev["is_clm"].to_numpy(bool) & ~plm]
     t0, t1 = _float(s.get("tib_start_s")), _float(s.get("tib_end_s"))
-    lights = (off + t0 / _H, off + t1 / _H) if t0 is not None and t1 is not None and str(
-        s.get("sleep_source", "")).startswith("diary") else None
+    lights = None
+    if t0 is not None and t1 is not None and str(s.get("sleep_source", "")).startswith("diary"):
+        lights = (off + t0 / _H, off + t1 / _H)  # only a diary gives real lights off/on
     return NightTrack(
         label=label,
         date=date,
@@ -399,12 +403,23 @@ def plot_pad_comparison(table: pd.DataFrame, comparison: PadComparison, *, axes:
     return fig
 
 
-def multinight_figures(summary: MultiNightSummary, folders: Sequence[NightFolder]) -> dict[str, Figure]:
-    """The report's figures: ``timeline``, ``trends``, ``pad``. ``folders`` in table order."""
+def _in_table_order(summary: MultiNightSummary, folders: Mapping[str, NightFolder]) -> list[NightFolder]:
+    nights = [str(n) for n in summary.table[NIGHT_COLUMN]]
+    missing = [n for n in nights if n not in folders]
+    if missing:
+        raise KeyError(f"no night folder for table row(s) {', '.join(missing)}")
+    return [folders[n] for n in nights]
+
+
+def multinight_figures(summary: MultiNightSummary, folders: Mapping[str, NightFolder]) -> dict[str, Figure]:
+    """The report's figures: ``timeline``, ``trends``, ``pad``.
+
+    ``folders`` maps each night label of ``summary.table`` to its folder.
+    """
     t = summary.table
     tracks = [
         night_track(f, str(row[NIGHT_COLUMN]), dt.date.fromisoformat(str(row[DATE_COLUMN])), bool(row[PAD_COLUMN]))
-        for f, (_, row) in zip(folders, t.iterrows())
+        for f, (_, row) in zip(_in_table_order(summary, folders), t.iterrows())
     ]
     timeline = plot_nights_timeline(tracks)
     names = list(summary.trends)
@@ -485,7 +500,8 @@ def _night_link(folder: NightFolder, out_dir: Path | None) -> str | None:
 
 
 def _context(
-    summary: MultiNightSummary, folders: Sequence[NightFolder], doc: Mapping[str, Any], out_dir: Path | None, dpi: float
+    summary: MultiNightSummary, folders: Mapping[str, NightFolder], doc: Mapping[str, Any], out_dir: Path | None,
+    dpi: float,
 ) -> dict[str, Any]:
     t = summary.table
     figs = multinight_figures(summary, folders)
@@ -512,7 +528,7 @@ def _context(
         "td": _td,
         "stat": _stat_function(doc),
         "averages": [(k, label, counts[k], summary.averages[k]) for k, label in avg_labels],
-        "links": {str(r[NIGHT_COLUMN]): _night_link(f, out_dir) for f, r in zip(folders, rows)},
+        "links": {str(r[NIGHT_COLUMN]): _night_link(folders[str(r[NIGHT_COLUMN])], out_dir) for r in rows},
         "trends": list(summary.trends),
         "comparison": summary.comparison,
         "cautions": list(summary.cautions),
@@ -530,7 +546,7 @@ def _context(
 
 def render_multinight_report(
     summary: MultiNightSummary,
-    folders: Sequence[NightFolder],
+    folders: Mapping[str, NightFolder],
     document: Mapping[str, Any],
     *,
     out_dir: str | os.PathLike[str] | None = None,
@@ -543,7 +559,7 @@ def render_multinight_report(
     summary
         Night table and statistics (:func:`lmdetect.summary.multinight.multinight_summary`).
     folders
-        The nights as read, in the order of ``summary.table``.
+        The nights as read, by their label in ``summary.table``.
     document
         The ``multinight.json`` content (:func:`lmdetect.io.multinight.multinight_document`).
     out_dir
@@ -552,8 +568,6 @@ def render_multinight_report(
     dpi
         Resolution of the embedded figures.
     """
-    if len(folders) != len(summary.table):
-        raise ValueError(f"{len(folders)} night folders for {len(summary.table)} table rows")
     ctx = _context(summary, folders, document, None if out_dir is None else Path(out_dir), dpi)
     html = _environment().get_template("multinight.html.jinja").render(**ctx)
     log.debug("multi-night report: %d characters", len(html))
@@ -563,7 +577,7 @@ def render_multinight_report(
 def write_multinight_report(
     path: str | os.PathLike[str],
     summary: MultiNightSummary,
-    folders: Sequence[NightFolder],
+    folders: Mapping[str, NightFolder],
     document: Mapping[str, Any],
     *,
     dpi: float = 100,

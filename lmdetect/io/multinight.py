@@ -1,0 +1,520 @@
+"""The I/O of multi-night summaries: night folders and label files in, the night table and report out.
+
+:func:`summarize_nights` is what ``lmdetect summarize`` runs: it reads the output folders of
+``lmdetect process`` (or ``lmdetect batch``), builds the night table and its statistics
+(:mod:`lmdetect.summary.multinight`) and writes into the output folder (staged, then moved into
+place when every file succeeded):
+
+``multinight.csv``, ``multinight.parquet``
+    One row per night (:func:`lmdetect.summary.multinight.multinight_table`); the column names are
+    those of the HTML report.
+``multinight.json``
+    The statistics (trends, averages, pad vs no-pad ratio with its bootstrap interval and method,
+    cautions) and each night's provenance.
+``multinight.html``
+    The self-contained multi-night report (needs the ``report`` extra).
+
+A night folder holds ``summary.json`` (required) and ``events.csv`` / ``epochs.csv`` (used for
+the multi-night timeline when present). :func:`find_night_folders` also accepts a batch output
+folder and finds the night folders below it.
+
+A labels file is a CSV with a ``night`` and a ``pad`` column::
+
+    night,pad
+    2026-03-16,pad
+    participant01/night05,no-pad
+
+``night`` names a night by its label (the batch night id, else the folder name), its folder name
+or its date (``YYYY-MM-DD``, when exactly one night has it). ``pad`` is ``pad``/``yes``/``true``/``1``
+or ``no-pad``/``no``/``false``/``0``; an empty cell keeps the automatic rule.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._atomic import atomic_path, atomic_write_text
+from ..errors import FormatError, LmdetectError
+from ..summary.multinight import (
+    DEFAULT_METRIC,
+    MultiNightSummary,
+    multinight_summary,
+    multinight_table,
+    night_date,
+)
+from .outputs import to_jsonable
+
+__all__ = [
+    "NightFolder",
+    "NightLabel",
+    "find_night_folders",
+    "read_night_folder",
+    "read_night_folders",
+    "night_folder_labels",
+    "read_night_labels",
+    "match_night_labels",
+    "multinight_document",
+    "SummarizeResult",
+    "summarize_nights",
+    "OUTPUT_NAMES",
+]
+
+#: Files written by :func:`summarize_nights`, by key.
+OUTPUT_NAMES: dict[str, str] = {
+    "table_csv": "multinight.csv",
+    "table_parquet": "multinight.parquet",
+    "stats": "multinight.json",
+    "report": "multinight.html",
+}
+
+log = logging.getLogger(__name__)
+
+_TRUE = frozenset({"pad", "yes", "y", "true", "1"})
+_FALSE = frozenset({"no-pad", "no_pad", "nopad", "no pad", "no", "n", "false", "0"})
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class NightFolder:
+    """One processed night as read from its folder.
+
+    Attributes
+    ----------
+    path
+        The folder.
+    summary
+        The ``summary.json`` document.
+    events
+        ``events.csv`` (onset_s, duration_s, is_clm, in_plm_series) or None when absent.
+    epochs
+        ``epochs.csv`` (onset_s, duration_s, stage, observed) or None when absent.
+    """
+
+    path: Path
+    summary: dict[str, Any]
+    events: pd.DataFrame | None
+    epochs: pd.DataFrame | None
+
+    @property
+    def night_id(self) -> str:
+        """The batch night id when the night came from ``lmdetect batch``, else the folder name."""
+        batch = self.summary.get("batch")
+        nid = batch.get("night_id") if isinstance(batch, dict) else None
+        return str(nid) if nid else self.path.name
+
+    @property
+    def participant(self) -> str:
+        batch = self.summary.get("batch")
+        return str(batch.get("participant") or "") if isinstance(batch, dict) else ""
+
+
+@dataclasses.dataclass(frozen=True)
+class NightLabel:
+    """One row of a labels file: the night named, pad (True) or no pad (False), and its line."""
+
+    night: str
+    pad: bool
+    line: int
+
+
+def find_night_folders(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The night folders given, in order; a folder without ``summary.json`` is searched below.
+
+    Raises
+    ------
+    FormatError
+        A path that does not exist, is not a folder, holds no ``summary.json`` at any depth, or
+        names a night folder already given.
+    """
+    out: list[Path] = []
+    seen: dict[Path, Path] = {}
+    for p in paths:
+        path = Path(p)
+        if path.is_file() and path.name == "summary.json":
+            path = path.parent
+        if not path.exists():
+            raise FormatError(path, "no such folder")
+        if not path.is_dir():
+            raise FormatError(path, "not a folder (give the output folder of `lmdetect process`)")
+        if (path / "summary.json").is_file():
+            found = [path]
+        else:
+            # hidden folders (e.g. the staging folders of an interrupted run) are not nights
+            found = sorted(
+                f.parent for f in path.rglob("summary.json")
+                if not any(x.startswith(".") for x in f.relative_to(path).parts)
+            )
+            if not found:
+                raise FormatError(path, "no summary.json in this folder or below: not an `lmdetect process` output folder")
+        for f in found:
+            key = f.resolve()
+            if key in seen:
+                raise FormatError(f, f"night folder given more than once (also as {seen[key]})")
+            seen[key] = f
+            out.append(f)
+    return out
+
+
+def _read_summary(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FormatError(path, "missing: not an `lmdetect process` output folder") from None
+    except UnicodeDecodeError:
+        raise FormatError(path, "not UTF-8 text") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FormatError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+    if not isinstance(doc, dict):
+        raise FormatError(path, f"expected a JSON object, got {type(doc).__name__}")
+    if not isinstance(doc.get("recording_start"), str):
+        raise FormatError(path, "no recording_start: not a night summary written by `lmdetect process`")
+    return doc
+
+
+def _bool_column(path: Path, table: pd.DataFrame, col: str) -> np.ndarray:
+    text = table[col].astype("str").str.strip().str.lower()
+    good = text.isin(["true", "false", "1", "0"])
+    if not good.all():
+        i = int(np.flatnonzero(~good.to_numpy())[0])
+        raise FormatError(path, f"column {col}: {table[col].iloc[i]!r} is not True/False", line=i + 2)
+    return text.isin(["true", "1"]).to_numpy()
+
+
+def _number_column(path: Path, table: pd.DataFrame, col: str) -> np.ndarray:
+    x = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(x)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise FormatError(path, f"column {col}: {table[col].iloc[i]!r} is not a number", line=i + 2)
+    return x
+
+
+def _read_table(path: Path, required: Sequence[str], optional: Sequence[str] = ()) -> pd.DataFrame | None:
+    if not path.is_file():
+        log.info("%s not found; the timeline row of this night stays empty", path)
+        return None
+    try:
+        table = pd.read_csv(path, dtype="str", keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise FormatError(path, "empty file (no header)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise FormatError(path, f"not a readable CSV table ({exc})") from None
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        raise FormatError(path, f"missing column(s) {', '.join(missing)}", line=1)
+    return table.loc[:, [c for c in (*required, *optional) if c in table.columns]]
+
+
+def _read_events(path: Path) -> pd.DataFrame | None:
+    t = _read_table(path, ("onset_s", "duration_s", "in_plm_series"), ("is_clm",))
+    if t is None:
+        return None
+    plm = _bool_column(path, t, "in_plm_series")
+    return pd.DataFrame(
+        {
+            "onset_s": _number_column(path, t, "onset_s"),
+            "duration_s": _number_column(path, t, "duration_s"),
+            "is_clm": _bool_column(path, t, "is_clm") if "is_clm" in t.columns else plm,
+            "in_plm_series": plm,
+        }
+    )
+
+
+def _read_epochs(path: Path) -> pd.DataFrame | None:
+    t = _read_table(path, ("onset_s", "duration_s", "stage"), ("observed",))
+    if t is None:
+        return None
+    return pd.DataFrame(
+        {
+            "onset_s": _number_column(path, t, "onset_s"),
+            "duration_s": _number_column(path, t, "duration_s"),
+            "stage": t["stage"].astype("str").to_numpy(),
+            "observed": _bool_column(path, t, "observed") if "observed" in t.columns else np.ones(len(t), bool),
+        }
+    )
+
+
+def read_night_folder(path: str | os.PathLike[str]) -> NightFolder:
+    """Read ``summary.json`` and, when present, ``events.csv`` and ``epochs.csv`` of one night folder.
+
+    Raises
+    ------
+    FormatError
+        ``summary.json`` missing or not a night summary, or a malformed ``events.csv`` /
+        ``epochs.csv`` (the message names the file and line).
+    """
+    folder = Path(path)
+    summary = _read_summary(folder / "summary.json")
+    return NightFolder(folder, summary, _read_events(folder / "events.csv"), _read_epochs(folder / "epochs.csv"))
+
+
+def read_night_folders(paths: Iterable[str | os.PathLike[str]]) -> list[NightFolder]:
+    """:func:`read_night_folder` for every folder :func:`find_night_folders` finds."""
+    return [read_night_folder(p) for p in find_night_folders(paths)]
+
+
+def night_folder_labels(folders: Sequence[NightFolder]) -> list[str]:
+    """A unique label per night: its night id, or ``parent/name`` where two folders share a name.
+
+    Raises
+    ------
+    FormatError
+        When two folders cannot be told apart by their last two path parts.
+    """
+    labels = [f.night_id for f in folders]
+    for i, lab in enumerate(labels):
+        if labels.count(lab) > 1:
+            labels[i] = "/".join(folders[i].path.parts[-2:])
+    for i, lab in enumerate(labels):
+        j = labels.index(lab)
+        if j != i:
+            raise FormatError(folders[i].path, f"has the same night label {lab!r} as {folders[j].path}")
+    return labels
+
+
+def read_night_labels(path: str | os.PathLike[str]) -> list[NightLabel]:
+    """Read a labels file (module docstring): one :class:`NightLabel` per non-empty ``pad`` cell.
+
+    Raises
+    ------
+    FormatError
+        No ``night`` or ``pad`` column, an unknown ``pad`` value, an empty ``night`` or a night
+        named twice (with the line).
+    """
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.reader(fh))
+    except FileNotFoundError:
+        raise FormatError(path, "file not found") from None
+    except UnicodeDecodeError:
+        raise FormatError(path, "not UTF-8 text") from None
+    except csv.Error as exc:
+        raise FormatError(path, f"not a readable CSV file ({exc})") from None
+    if not rows:
+        raise FormatError(path, "empty file; expected a header with columns night,pad")
+    header = [h.strip().lower().replace(" ", "_") for h in rows[0]]
+    if "night" not in header or "pad" not in header:
+        raise FormatError(path, f"header needs columns night and pad, got {', '.join(rows[0])}", line=1)
+    i_night, i_pad = header.index("night"), header.index("pad")
+    out: list[NightLabel] = []
+    named: dict[str, int] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = row + [""] * (len(header) - len(row))
+        night, value = cells[i_night].strip(), cells[i_pad].strip().lower()
+        if not night:
+            raise FormatError(path, "empty night", line=line)
+        if night in named:
+            raise FormatError(path, f"night {night!r} labelled twice (also on line {named[night]})", line=line)
+        named[night] = line
+        if not value:
+            continue
+        if value in _TRUE:
+            out.append(NightLabel(night, True, line))
+        elif value in _FALSE:
+            out.append(NightLabel(night, False, line))
+        else:
+            raise FormatError(path, f"pad value {cells[i_pad]!r} is not one of pad, no-pad, yes, no, true, false, 1, 0",
+                              line=line)
+    return out
+
+
+def match_night_labels(
+    labels: Sequence[NightLabel],
+    folders: Sequence[NightFolder],
+    nights: Sequence[str],
+    *,
+    source: str | os.PathLike[str] | None = None,
+) -> list[bool | None]:
+    """Per night the pad label a labels file gives it (None: no label).
+
+    A label names a night by its label in ``nights``, its folder name or its date.
+
+    Raises
+    ------
+    FormatError
+        (naming ``source`` and the line) when a label matches no night, matches several nights by
+        date, or two labels name the same night.
+    """
+    keys: dict[str, set[int]] = {}
+    for i, (f, name) in enumerate(zip(folders, nights)):
+        for k in (name, f.path.name, night_date(f.summary).isoformat()):
+            keys.setdefault(k, set()).add(i)
+    out: list[bool | None] = [None] * len(folders)
+    line_of: dict[int, int] = {}
+    for lab in labels:
+        hit = keys.get(lab.night, set())
+        if not hit:
+            shown = ", ".join(nights[:6]) + (", ..." if len(nights) > 6 else "")
+            raise FormatError(source, f"night {lab.night!r} matches none of the nights given ({shown})", line=lab.line)
+        if len(hit) > 1:
+            names = ", ".join(nights[i] for i in sorted(hit))
+            raise FormatError(source, f"night {lab.night!r} matches several nights ({names}); use the night label",
+                              line=lab.line)
+        i = hit.pop()
+        if i in line_of:
+            raise FormatError(source, f"night {nights[i]} is labelled twice (also on line {line_of[i]})", line=lab.line)
+        line_of[i] = lab.line
+        out[i] = lab.pad
+    return out
+
+
+def _sha256_bytes(path: Path) -> str | None:
+    import hashlib
+
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def multinight_document(
+    summary: MultiNightSummary,
+    folders: Sequence[NightFolder],
+    nights: Sequence[str],
+    *,
+    labels_file: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
+    """``multinight.json``: the statistics, the table's columns and each night's provenance."""
+    from .. import __version__
+
+    by_label = dict(zip(nights, folders))
+    prov = []
+    for night in summary.table["Night"]:
+        f = by_label[night]
+        s = f.summary
+        prov.append(
+            {
+                "night": night,
+                "folder": str(f.path),
+                "input_file": s.get("input_file"),
+                "input_sha256": s.get("input_sha256"),
+                "summary_sha256": _sha256_bytes(f.path / "summary.json"),
+                "config_hash": s.get("config_hash"),
+                "rule_set": s.get("rule_set"),
+                "lmdetect_version": s.get("lmdetect_version"),
+            }
+        )
+    doc: dict[str, Any] = {"lmdetect_version": __version__}
+    doc.update(summary.to_dict())
+    doc["labels_file"] = None if labels_file is None else Path(labels_file).name
+    doc["table_columns"] = [str(c) for c in summary.table.columns]
+    doc["night_provenance"] = prov
+    return to_jsonable(doc)  # type: ignore[no-any-return]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SummarizeResult:
+    """What :func:`summarize_nights` computed and wrote.
+
+    Attributes
+    ----------
+    summary
+        The night table and statistics.
+    document
+        The ``multinight.json`` content.
+    folders
+        The nights as read, by night label, in table order.
+    files
+        Written files by key (:data:`OUTPUT_NAMES`).
+    """
+
+    summary: MultiNightSummary
+    document: dict[str, Any]
+    folders: dict[str, NightFolder]
+    files: dict[str, Path]
+
+
+def summarize_nights(
+    dirs: Iterable[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    *,
+    labels: str | os.PathLike[str] | None = None,
+    metric: str = DEFAULT_METRIC,
+    n_boot: int = 10_000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    report: bool = True,
+    dpi: float = 100,
+) -> SummarizeResult:
+    """Summarise several processed nights into a table, statistics and a report (``lmdetect summarize``).
+
+    Parameters
+    ----------
+    dirs
+        Output folders of ``lmdetect process``, or folders below which they lie (a batch output).
+    out_dir
+        Where to write :data:`OUTPUT_NAMES` (created if missing).
+    labels
+        Optional labels file overriding the pad-night rule per night (module docstring).
+    metric
+        Night-table column compared between pad and no-pad nights.
+    n_boot, seed, confidence
+        Bootstrap settings (:func:`lmdetect.summary.multinight.pad_comparison`).
+    report
+        Also write ``multinight.html`` (needs the ``report`` extra: matplotlib, jinja2).
+    dpi
+        Resolution of the report's figures.
+
+    Everything is read, computed and rendered before the first file is written, so bad input
+    leaves nothing behind; the files are then written to a staging folder and moved into place
+    together.
+    """
+    folders = read_night_folders(dirs)
+    if not folders:
+        raise LmdetectError("no night folders given")
+    nights = night_folder_labels(folders)
+    pad_labels = None
+    if labels is not None:
+        pad_labels = match_night_labels(read_night_labels(labels), folders, nights, source=labels)
+    table = multinight_table(
+        [f.summary for f in folders], nights, participants=[f.participant for f in folders], pad_labels=pad_labels
+    )
+    summary = multinight_summary(table, metric=metric, n_boot=n_boot, seed=seed, confidence=confidence)
+    doc = multinight_document(summary, folders, nights, labels_file=labels)
+    by_label = dict(zip(nights, folders))
+    ordered = {n: by_label[n] for n in table["Night"]}
+    out = Path(out_dir)
+    html = None
+    if report:
+        from ..report.multinight import render_multinight_report  # lazy: matplotlib, jinja2
+
+        html = render_multinight_report(summary, ordered, doc, out_dir=out, dpi=dpi)
+    out.mkdir(parents=True, exist_ok=True)
+    # written into a staging folder and moved into place only when every file succeeded, so a
+    # failure never leaves a table and a report that disagree
+    stage = Path(tempfile.mkdtemp(prefix=".lmdetect-", dir=out))
+    try:
+        staged = {k: stage / v for k, v in OUTPUT_NAMES.items() if k != "report" or html is not None}
+        with atomic_path(staged["table_parquet"]) as tmp:
+            table.to_parquet(tmp, index=False)
+        atomic_write_text(staged["table_csv"], table.to_csv(index=False, lineterminator="\n"))
+        atomic_write_text(staged["stats"], json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        if html is not None:
+            atomic_write_text(staged["report"], html)
+        files = {}
+        for key, path in staged.items():
+            files[key] = out / path.name
+            os.replace(path, files[key])
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    stale = out / OUTPUT_NAMES["report"]
+    if html is None and stale.exists():  # never leave a report that disagrees with the table
+        stale.unlink()
+        log.info("removed the previous %s (no report asked for)", stale.name)
+    return SummarizeResult(summary=summary, document=doc, folders=ordered, files=files)
