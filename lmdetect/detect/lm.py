@@ -30,9 +30,9 @@ import dataclasses
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from scipy import signal
 
 from ..model import empty_lm_table
-from scipy import signal
 
 from ..preprocessing.filters import design_lowpass, moving_average, zero_phase
 from ..preprocessing.grid import RegularSignal
@@ -86,7 +86,6 @@ def movement_magnitude(reg: RegularSignal, params: DetectParams) -> NDArray[np.f
     k = n // blk
     if k < 3:
         base_b = np.median(a, axis=0, keepdims=True)
-        idx = np.zeros(n, np.int64)
     else:
         bm = a[: k * blk].reshape(k, blk, 3).mean(axis=1)
         size = max(3, round(params.baseline_window_s / params.baseline_block_s) | 1)
@@ -97,9 +96,15 @@ def movement_magnitude(reg: RegularSignal, params: DetectParams) -> NDArray[np.f
         base_b = np.stack(
             [signal.medfilt(padded[:, j], size)[half : half + k] for j in range(3)], axis=1
         ).astype(np.float32)
-        idx = np.minimum(np.arange(n) // blk, k - 1)
-    d = a - base_b[idx]
-    return (np.sqrt(np.einsum("ij,ij->i", d, d)) * 1000.0).astype(np.float32)
+    # subtract block by block through a reshaped view (no per-sample index array)
+    d = np.empty_like(a)
+    m = k * blk
+    if k >= 3:
+        d[:m].reshape(k, blk, 3)[:] = a[:m].reshape(k, blk, 3) - base_b[:, None, :]
+        d[m:] = a[m:] - base_b[-1]
+    else:
+        d[:] = a - base_b[0]
+    return (np.sqrt(np.einsum("ij,ij->i", d, d)) * np.float32(1000.0)).astype(np.float32, copy=False)
 
 
 def mask_intervals(n: int, fs: float, t0_s: float, intervals: pd.DataFrame | None) -> NDArray[np.bool_]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import signal
+from scipy import ndimage, signal
 
 from ..errors import ConfigError
 
@@ -54,12 +54,9 @@ def zero_phase(sos: NDArray[np.float64], x: NDArray[np.floating]) -> NDArray[np.
 
 
 def moving_average(x: NDArray[np.floating], width: int) -> NDArray[np.float32]:
-    """Centred moving average over ``width`` samples (1-D), edges averaged over what exists."""
-    x = np.asarray(x, dtype=np.float64)
+    """Centred moving average over ``width`` samples (1-D); edges repeat the end values."""
+    x = np.asarray(x, dtype=np.float32)
     width = max(1, int(width))
-    c = np.concatenate(([0.0], np.cumsum(x)))
-    half = width // 2
-    n = x.size
-    lo = np.clip(np.arange(n) - half, 0, n)
-    hi = np.clip(np.arange(n) - half + width, 0, n)
-    return ((c[hi] - c[lo]) / np.maximum(hi - lo, 1)).astype(np.float32)
+    if width == 1 or x.size == 0:
+        return x.copy()
+    return ndimage.uniform_filter1d(x, size=width, mode="nearest").astype(np.float32, copy=False)
