@@ -1,0 +1,278 @@
+"""The sensor adapter interface: how the collector starts a sensor's stream and decodes it.
+
+An adapter knows one sensor protocol. The collector session (:mod:`lmdetect.collector.session`)
+owns the link, the queue, the file and the gap accounting; it asks the adapter to
+
+1. :meth:`SensorAdapter.start` the stream on a freshly connected :class:`~lmdetect.collector.link.Link`
+   (configure, start or resume) and describe it (:class:`StreamInfo`);
+2. :meth:`SensorAdapter.decode` each notification of :attr:`SensorAdapter.data_uuid` into
+   :class:`DecodedPacket` objects (raising :class:`~lmdetect.errors.ProtocolError` for anything
+   malformed);
+3. :meth:`SensorAdapter.request_resend` missing packets, when the sensor keeps a ring buffer;
+4. :meth:`SensorAdapter.stop` the stream at the end of the night.
+
+Sequence numbers and ticks are returned as they are on the wire; the session unwraps them
+(``seq_bits`` / ``tick_bits`` say where they wrap).
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import ProtocolError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..collector.link import Link
+
+__all__ = [
+    "DecodedPacket",
+    "StreamInfo",
+    "SensorAdapter",
+    "ReplyChannel",
+    "BATTERY_LEVEL_UUID",
+    "read_battery_level",
+]
+
+log = logging.getLogger(__name__)
+
+BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"  # Bluetooth SIG Battery Level
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DecodedPacket:
+    """Samples decoded from one notification.
+
+    Parameters
+    ----------
+    seq : int or None
+        Packet sequence number as on the wire; None for sensors without one.
+    tick : int
+        Sensor clock at the first sample, in ticks of :attr:`StreamInfo.tick_hz`, as on the wire.
+    counts : ndarray, shape (n, 3), int16
+        Raw samples; g = counts * :attr:`StreamInfo.scale_g`.
+    flags : int
+        :class:`lmdetect.protocol.Flags` bits (RESENT, FIFO_OVERFLOW, CLIPPED).
+    sample_ticks : ndarray of int64 or None
+        Wire tick of every sample when the samples are not evenly spaced at the nominal rate.
+    """
+
+    seq: int | None
+    tick: int
+    counts: NDArray[np.int16]
+    flags: int = 0
+    sample_ticks: NDArray[np.int64] | None = None
+
+    @property
+    def n(self) -> int:
+        return int(self.counts.shape[0])
+
+    @property
+    def resent(self) -> bool:
+        return bool(self.flags & 0x01)
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamInfo:
+    """What the collector needs to know about a started stream.
+
+    Parameters
+    ----------
+    fs_hz : float
+        Nominal sampling rate in Hz.
+    tick_hz : int
+        Rate of the sensor clock in which ticks are counted, in Hz.
+    scale_g : float
+        g per count.
+    range_g : float
+        Full scale in g.
+    sensor : str
+        Sensor model.
+    firmware : str
+        Firmware version string ("" when unknown).
+    resumed : bool
+        True when the stream was already running and was continued (sequence numbers were not
+        reset); False when it was (re)started.
+    next_seq : int or None
+        Wire sequence number of the next live packet, when the sensor reports it.
+    first_seq : int or None
+        Wire sequence number of the first packet of a stream the adapter (re)started, when the
+        protocol fixes it (0 in the open profile); None for a continued stream.
+    tick_now : int or None
+        Wire tick of the sensor clock when the stream was (re)started, when the sensor reports it.
+    ring_capacity_packets : int or None
+        Packets the sensor keeps for resend requests (None: no resend).
+    meta : mapping
+        Extra provenance for the file header.
+    """
+
+    fs_hz: float
+    tick_hz: int
+    scale_g: float
+    range_g: float
+    sensor: str
+    firmware: str = ""
+    resumed: bool = False
+    next_seq: int | None = None
+    first_seq: int | None = None
+    tick_now: int | None = None
+    ring_capacity_packets: int | None = None
+    meta: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def ticks_per_sample(self) -> float:
+        return self.tick_hz / self.fs_hz
+
+
+class SensorAdapter(abc.ABC):
+    """Base class of the sensor protocols the collector can drive.
+
+    Subclasses set the class attributes and implement :meth:`start`, :meth:`stop` and
+    :meth:`decode`; :meth:`request_resend` only when ``supports_resend``.
+
+    Parameters
+    ----------
+    rate_hz : float
+        Requested sampling rate in Hz (the adapter picks the nearest the sensor supports).
+    range_g : float
+        Requested full scale in g.
+    command_timeout_s : float
+        Wall-clock seconds to wait for a control reply.
+    """
+
+    #: Short name used by ``lmdetect collect --sensor``.
+    name: ClassVar[str]
+    #: Primary GATT service of the sensor.
+    service_uuid: ClassVar[str]
+    #: Characteristic whose notifications carry the samples.
+    data_uuid: ClassVar[str]
+    #: Width of the wire sequence number in bits (None: the sensor has no sequence numbers).
+    seq_bits: ClassVar[int | None]
+    #: Width of the wire tick in bits.
+    tick_bits: ClassVar[int]
+    #: True when :meth:`request_resend` can recover packets lost on the link.
+    supports_resend: ClassVar[bool] = False
+    #: Most samples one notification can carry (bounds the tick step between packets).
+    max_samples_per_packet: ClassVar[int]
+
+    def __init__(self, *, rate_hz: float = 50.0, range_g: float = 8.0, command_timeout_s: float = 5.0) -> None:
+        self.rate_hz = float(rate_hz)
+        self.range_g = float(range_g)
+        self.command_timeout_s = float(command_timeout_s)
+
+    @abc.abstractmethod
+    async def start(
+        self, link: Link, *, fresh: bool, required: StreamInfo | None = None
+    ) -> StreamInfo:
+        """Configure and start (or continue) the stream on a connected link.
+
+        Parameters
+        ----------
+        fresh : bool
+            True for a new night: any stream left running is restarted. False after a reconnect
+            or when continuing a file: a running stream with the right settings is continued so
+            that the sensor's ring buffer can fill the outage.
+        required : StreamInfo or None
+            Settings the stream must have (those of the file being continued).
+        """
+
+    @abc.abstractmethod
+    async def stop(self, link: Link) -> None:
+        """Stop the stream (best effort; called before a clean disconnect)."""
+
+    @abc.abstractmethod
+    def decode(self, data: bytes) -> list[DecodedPacket]:
+        """Decode one notification; raise :class:`~lmdetect.errors.ProtocolError` if malformed."""
+
+    def on_connection(self) -> None:
+        """Forget per-connection decoder state (called before every :meth:`start`)."""
+
+    async def request_resend(self, link: Link, first_seq: int, last_seq: int) -> tuple[int, int] | None:
+        """Ask the sensor to resend packets ``first_seq..last_seq`` (wire numbers, inclusive).
+
+        Returns the range the sensor will resend, or None when it has none of them.
+        """
+        raise ProtocolError(f"the {self.name} sensor cannot resend packets")
+
+    async def read_clock(self, link: Link) -> int | None:
+        """The sensor clock now (wire tick), read by a request/reply exchange; None if unsupported.
+
+        The collector stamps the host time before the request and after the reply and uses the
+        pair as a two-way clock constraint (:mod:`lmdetect.collector.timesync`).
+        """
+        return None
+
+    async def battery_pct(self, link: Link) -> int | None:
+        """Battery level in percent, or None when the sensor does not report it."""
+        return await read_battery_level(link)
+
+
+async def read_battery_level(link: Link) -> int | None:
+    """Read the standard Battery Level characteristic (0x2A19), if the peripheral has it."""
+    if not link.has_characteristic(BATTERY_LEVEL_UUID):
+        return None
+    data = await link.read(BATTERY_LEVEL_UUID)
+    if len(data) != 1 or data[0] > 100:
+        log.debug("battery level %r ignored", data)
+        return None
+    return int(data[0])
+
+
+class ReplyChannel:
+    """Request/reply over a control characteristic answered by indications.
+
+    The indication callback only queues the reply; :meth:`request` writes the request and waits
+    for the first queued reply that ``match`` accepts. One request at a time.
+    """
+
+    def __init__(self, uuid: str, *, timeout_s: float) -> None:
+        self.uuid = uuid
+        self.timeout_s = timeout_s
+        self._replies: asyncio.Queue[bytes] = asyncio.Queue()
+        self._lock = asyncio.Lock()
+        self.unsolicited: list[bytes] = []
+
+    def on_indication(self, data: bytes) -> None:
+        self._replies.put_nowait(bytes(data))
+
+    async def subscribe(self, link: Link) -> None:
+        self._replies = asyncio.Queue()
+        await link.start_notify(self.uuid, self.on_indication)
+
+    async def request(self, link: Link, payload: bytes, match: Callable[[bytes], bool]) -> bytes:
+        """Write ``payload`` and return the first reply accepted by ``match``."""
+        async with self._lock:
+            while not self._replies.empty():  # stale replies of an earlier, timed-out request
+                self._keep(self._replies.get_nowait())
+            await link.write(self.uuid, payload, response=True)
+            return await self.receive(match)
+
+    async def receive(self, match: Callable[[bytes], bool]) -> bytes:
+        """Wait for the next reply accepted by ``match`` (continuation of a multi-part reply)."""
+        from ..collector.link import LinkError
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise LinkError(f"no control reply on {self.uuid} within {self.timeout_s:g} s")
+            try:
+                reply = await asyncio.wait_for(self._replies.get(), remaining)
+            except TimeoutError:
+                continue
+            if match(reply):
+                return reply
+            self._keep(reply)
+
+    def _keep(self, reply: bytes) -> None:
+        log.debug("unsolicited control message %s", reply.hex())
+        self.unsolicited.append(reply)
+        del self.unsolicited[:-16]
