@@ -4,8 +4,8 @@
 1. simulate a fresh 8-h night with ground truth, process it and evaluate it against the truth;
 2. process every bundled sample night (data/samples) with its diary and pad log into reports;
 3. batch-process the 7-night participant series and write the multi-night summary and report;
-4. stream a sample night from the simulated sensor firmware through a virtual BlueZ on a private
-   D-Bus, record it with the real bleak-based collector, and process the recording.
+4. stream a sample night from the simulated sensor firmware (accelerated x600) through a virtual
+   BlueZ on a private D-Bus, record it with the real bleak-based collector, and process it.
 
 Each step runs the `lmdetect` command line as a user would. Output paths are printed at the end.
 """
@@ -69,7 +69,7 @@ def step_participant(out: Path) -> list[Path]:
     nights = sorted(p.parent for p in batch_out.glob("nights/**/summary.json"))
     summary = out / "participant01-summary"
     run(LMDETECT + ["summarize", *nights, "--out", summary])
-    return [summary / "multinight.html"]
+    return [n / "report.html" for n in nights] + [summary / "multinight.html"]
 
 
 def step_ble(out: Path) -> list[Path]:
@@ -79,9 +79,12 @@ def step_ble(out: Path) -> list[Path]:
     ble = out / "ble"
     ble.mkdir(parents=True, exist_ok=True)
     name = "LMD-DEMO-01"
+    # the rls sample night (6.5 h at 50 Hz), replayed 600 times faster than real time: 6 h of it
+    # arrive in about 40 s through bleak's real BlueZ backend
+    sample = SAMPLES / "nights" / "rls" / "night.lmr"
     serve = subprocess.Popen(
-        [sys.executable, "-m", "firmware_sim", "serve", "--virtual-bluez", "--profile", "rls", "--hours", "1",
-         "--rate", "50", "--seed", "3", "--speed", "120", "--name", name],
+        [sys.executable, "-m", "firmware_sim", "serve", "--virtual-bluez", "--replay", str(sample),
+         "--speed", "600", "--name", name],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
@@ -101,7 +104,7 @@ def step_ble(out: Path) -> list[Path]:
             raise SystemExit("demo: the simulated sensor did not report its bus address")
         env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=address)
         rec = ble / "night.lmr"
-        run(LMDETECT + ["collect", "--device", name, "--duration", "1h", "--out", rec], env=env, timeout=180)
+        run(LMDETECT + ["collect", "--device", name, "--duration", "6h", "--quiet", "--out", rec], env=env, timeout=300)
         run(LMDETECT + ["info", rec])
         run(LMDETECT + ["process", rec, "--out", ble / "processed"])
         return [ble / "processed" / "report.html"]

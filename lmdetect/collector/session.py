@@ -544,6 +544,10 @@ class RecordSession:
             self._end_tick = acc.tick + int(round(self.plan.duration_s * self._info.tick_hz))
         if self._end_tick is not None and acc.tick >= self._end_tick:
             self.after_end += 1  # the night is measured on the sensor clock from its first sample
+            if not acc.backfill and not self._stop.is_set():
+                # the sensor is past the end of the night: stop now (with the final backfill)
+                # rather than at the host-clock deadline, which an accelerated replay reaches late
+                self.request_stop(reason="duration reached")
             return
         if self._writer is None:
             assert self._info is not None

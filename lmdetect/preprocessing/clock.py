@@ -11,13 +11,16 @@ minutes and fit a straight line through those minima, rejecting outliers.
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..model import Recording
 
-__all__ = ["ClockFit", "fit_clock"]
+__all__ = ["ClockFit", "fit_clock", "MAX_PLAUSIBLE_DRIFT_PPM"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +55,11 @@ class ClockFit:
 
 
 IDENTITY = ClockFit(offset_s=0.0, slope=1.0, drift_ppm=0.0, source="sensor", n_points=0, residual_ms=float("nan"))
+
+
+#: Watch crystals are specified within tens of ppm; a fit beyond this is not a clock error but a
+#: host reference that does not follow real time (an accelerated replay, a host clock that jumped).
+MAX_PLAUSIBLE_DRIFT_PPM = 1000.0
 
 
 def fit_clock(recording: Recording, *, window_s: float = 300.0) -> ClockFit:
@@ -107,10 +115,18 @@ def fit_clock(recording: Recording, *, window_s: float = 300.0) -> ClockFit:
             keep = new_keep
         resid = resid[keep]
     slope = 1.0 + float(c1)
+    drift_ppm = (1.0 / slope - 1.0) * 1e6 if slope > 0 else float("inf")
+    if not abs(drift_ppm) <= MAX_PLAUSIBLE_DRIFT_PPM:
+        log.warning(
+            "host receive times imply a clock drift of %.0f ppm, beyond any crystal; "
+            "keeping the sensor clock (accelerated replay or a host clock jump?)",
+            drift_ppm,
+        )
+        return dataclasses.replace(IDENTITY, source="sensor (host times implausible)")
     return ClockFit(
         offset_s=float(c0),
         slope=slope,
-        drift_ppm=(1.0 / slope - 1.0) * 1e6,
+        drift_ppm=drift_ppm,
         source="host",
         n_points=int(es.size),
         residual_ms=float(np.median(resid) * 1e3),

@@ -48,3 +48,12 @@ def test_without_host_times_the_sensor_clock_is_taken_as_true():
     rec = recording(quiet(60))
     fit = fit_clock(rec)
     assert fit.source == "sensor" and fit.slope == 1.0 and fit.offset_s == 0.0
+
+
+def test_host_times_of_an_accelerated_replay_are_not_used():
+    rec, _ = _packetised(ppm=0.0, hours=0.5)
+    import dataclasses
+
+    fast = dataclasses.replace(rec, host_time_s=rec.host_time_s / 60.0)  # replayed at x60
+    fit = fit_clock(fast)
+    assert fit.slope == 1.0 and fit.source.startswith("sensor")
