@@ -28,9 +28,6 @@ from .summary.night import night_context
 
 __all__ = ["NightResult", "process_night"]
 
-SLEEP_STAGES = ("N1", "N2", "N3", "R", "S")
-
-
 @dataclasses.dataclass(frozen=True, eq=False)
 class NightResult:
     """Everything :func:`process_night` found.

@@ -1,4 +1,4 @@
-"""Shared test configuration: Agg backend for plots, seeded helpers."""
+"""Shared test configuration: the Agg backend for plots and the BLE fixtures."""
 
 from __future__ import annotations
 
