@@ -18,7 +18,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from markupsafe import Markup, escape
 
 from .._atomic import atomic_write_text
@@ -26,6 +25,7 @@ from ..config import dump_config_toml
 from ..io.outputs import to_jsonable
 from ..pipeline import NightResult
 from ..summary.night import NIGHT_METRIC_COLUMNS, format_metric, metric_value
+from ._templates import environment
 from .figures import figure_to_png, night_figures, png_data_uri
 from .methods import ACTIGRAPHY_NOTE, methods_paragraphs, references
 
@@ -43,20 +43,6 @@ _GROUP_TITLES = {
 
 _VERSIONED = ("numpy", "scipy", "pandas", "matplotlib", "jinja2")
 
-_env: jinja2.Environment | None = None
-
-
-def _environment() -> jinja2.Environment:
-    global _env
-    if _env is None:
-        _env = jinja2.Environment(
-            loader=jinja2.PackageLoader("lmdetect.report", "templates"),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-    return _env
 
 
 def report_summary(result: NightResult, summary: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -151,7 +137,7 @@ def render_night_report(
         Resolution of the embedded figures.
     """
     doc = report_summary(result, summary)
-    html = _environment().get_template("night.html.jinja").render(**_context(result, doc, dpi=dpi))
+    html = environment().get_template("night.html.jinja").render(**_context(result, doc, dpi=dpi))
     log.debug("night report: %d characters", len(html))
     return html
 

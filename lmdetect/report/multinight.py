@@ -26,7 +26,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -50,6 +49,7 @@ from ..summary.multinight import (
     Trend,
 )
 from ..summary.night import NIGHT_METRIC_COLUMNS, format_metric, metric_value
+from ._templates import environment
 from .figures import COLORS, figure_to_png, png_data_uri
 from .methods import ACTIGRAPHY_NOTE
 
@@ -102,20 +102,6 @@ _REFERENCES = (
     "J Clin Sleep Med 2018;14:1231-1237.",
 )
 
-_env: jinja2.Environment | None = None
-
-
-def _environment() -> jinja2.Environment:
-    global _env
-    if _env is None:
-        _env = jinja2.Environment(
-            loader=jinja2.PackageLoader("lmdetect.report", "templates"),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-    return _env
 
 
 # --------------------------------------------------------------------------- timeline rows
@@ -569,7 +555,7 @@ def render_multinight_report(
         Resolution of the embedded figures.
     """
     ctx = _context(summary, folders, document, None if out_dir is None else Path(out_dir), dpi)
-    html = _environment().get_template("multinight.html.jinja").render(**ctx)
+    html = environment().get_template("multinight.html.jinja").render(**ctx)
     log.debug("multi-night report: %d characters", len(html))
     return html
 
