@@ -55,6 +55,9 @@ class VibrationParams(Params):
         the pad).
     min_session_s
         Shortest vibration run reported as a session.
+    join_gap_s
+        Sessions closer than this, with line frequencies within ``max_freq_iqr_hz``, are one
+        session (a Relaxis cycle lasts 35 min; FDA DEN110011).
     min_hit_fraction
         Share of a session's windows that must show the narrowband peak (the pad runs
         continuously; a periodic train of leg movements does not).
@@ -73,6 +76,7 @@ class VibrationParams(Params):
     max_break_s: float = 60.0
     min_session_s: float = 120.0
     min_hit_fraction: float = 0.5
+    join_gap_s: float = 900.0
     margin_s: float = 30.0
 
     def __post_init__(self) -> None:
@@ -80,6 +84,7 @@ class VibrationParams(Params):
             check_positive(name, getattr(self, name))
         check_range("concentration", self.concentration, 0, 1)
         check_range("min_hit_fraction", self.min_hit_fraction, 0, 1)
+        check_range("join_gap_s", self.join_gap_s, 0, 24 * 3600)
         check_range("max_break_s", self.max_break_s, 0, 3600)
         check_range("margin_s", self.margin_s, 0, 3600)
 
@@ -180,4 +185,15 @@ def detect_vibration(reg: RegularSignal, params: VibrationParams = VibrationPara
                 "amplitude_mg": float(np.median(rms_mg[sel])),
             }
         )
-    return pd.DataFrame(rows, columns=cols)
+    # a pad runs for its whole cycle: pieces of one session broken up by a stretch where leg
+    # movements swamped the line (its alias can fall right into the movement band) are joined
+    merged: list[dict[str, float]] = []
+    for row in rows:
+        if merged:
+            last = merged[-1]
+            gap = row["onset_s"] - (last["onset_s"] + last["duration_s"])
+            if gap <= params.join_gap_s and abs(row["freq_hz"] - last["freq_hz"]) <= params.max_freq_iqr_hz:
+                last["duration_s"] = row["onset_s"] + row["duration_s"] - last["onset_s"]
+                continue
+        merged.append(dict(row))
+    return pd.DataFrame(merged, columns=cols)
