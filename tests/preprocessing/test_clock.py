@@ -8,8 +8,7 @@ def _packetised(fs=50.0, hours=2.0, ppm=50.0, per_packet=10, seed=3):
     """Sensor clock runs fast by ppm; host receive time = true send time + positive latency."""
     rng = np.random.default_rng(seed)
     n = int(hours * 3600 * fs)
-    true_t = np.arange(n) / fs / (1 + ppm * 1e-6)  # real time of each sample
-    sensor_t = np.arange(n) / fs  # what the sensor clock says
+    true_t = np.arange(n) / fs / (1 + ppm * 1e-6)  # real time of each sample (sensor says n / fs)
     seq = np.arange(n) // per_packet
     last = np.r_[seq[1:] != seq[:-1], True]
     host = np.full(n, np.nan)

@@ -19,35 +19,11 @@ from tests.report.html_checks import expected_text, summary_value
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 
 #: Sections every night report must show, with some visible text.
 SECTIONS = ("header", "note", "recording", "metrics", "timeline", "imi", "per-hour", "rls", "pad", "methods",
             "provenance")
 IMAGES = ("fig-timeline", "fig-imi", "fig-per-hour")
-
-
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory):
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.skip(f"headless Chromium not installed ({CHROMIUM}, {CHROMEDRIVER}); "
-                    "install the Debian packages chromium and chromium-driver")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,900",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    drv = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
-    try:
-        yield drv
-    finally:
-        drv.quit()
 
 
 _COLLECT = """

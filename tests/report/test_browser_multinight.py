@@ -21,8 +21,6 @@ from tests.report.multinight_cases import build_series, expected_cell
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 
 SECTIONS = ("header", "cautions", "nights", "trends", "pad", "pad-caution", "all-metrics", "methods", "provenance")
 IMAGES = ("fig-timeline", "fig-trends", "fig-pad")
@@ -43,28 +41,6 @@ return {
   height: document.documentElement.scrollHeight,
 };
 """ % json.dumps(list(SECTIONS))
-
-
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory):
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.skip(f"headless Chromium is not installed ({CHROMIUM}, {CHROMEDRIVER}); "
-                    "install the Debian packages chromium and chromium-driver")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (test extra)")
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,900",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    drv = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
-    try:
-        yield drv
-    finally:
-        drv.quit()
 
 
 @pytest.fixture(scope="module")
