@@ -60,3 +60,26 @@ def test_malformed_diary_names_file_and_line(night, tmp_path, capsys):
     d.write_text("kind,start,end,severity,note\nrls_episode,yesterday,,5,\n")
     assert main(["process", str(night / "night.lmr"), "--diary", str(d), "--out", str(tmp_path / "o")]) == 2
     assert "diary.csv, line 2" in capsys.readouterr().err
+
+
+def test_a_given_hypnogram_takes_precedence(night, tmp_path):
+    out = tmp_path / "hyp"
+    rc = main(["process", str(night / "night.lmr"), "--hypnogram", str(night / "hypnogram.csv"),
+               "--diary", str(night / "diary.csv"), "--out", str(out), "--no-report"])
+    assert rc == 0
+    doc = json.loads((out / "summary.json").read_text())
+    truth = json.loads((night / "truth_summary.json").read_text())["indices"]
+    assert doc["sleep_source"] == "hypnogram"
+    assert abs(doc["tst_h"] - truth["tst_h"]) < 0.05
+
+
+def test_score_events_rescores_our_own_events_csv(night, tmp_path):
+    out = tmp_path / "p"
+    assert main(["process", str(night / "night.lmr"), "--hypnogram", str(night / "hypnogram.csv"),
+                 "--out", str(out), "--no-report"]) == 0
+    again = tmp_path / "s"
+    assert main(["score-events", str(out / "events.csv"), "--hypnogram", str(night / "hypnogram.csv"),
+                 "--out", str(again)]) == 0
+    a = json.loads((out / "summary.json").read_text())
+    b = json.loads((again / "summary.json").read_text())
+    assert a["n_plm"] == b["n_plm"] and a["n_clm"] == b["n_clm"]
