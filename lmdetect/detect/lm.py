@@ -274,6 +274,9 @@ def detect_lms(
     if s.size == 0:
         return empty_lm_table(), trace
 
+    if params.onset_backtrack_s > 0:
+        s = _refine_onsets(env, s, np.repeat(floor.astype(np.float32), reps), usable,
+                           round(params.onset_backtrack_s * fs), params.onset_floor_factor)
     peak = np.array([mag[a:b].max() for a, b in zip(s, e)], dtype=np.float64)
     angle = _gravity_change_deg(reg, s, e, round(params.gravity_window_s * fs))
     kind = np.where(angle > params.posture_angle_deg, "posture", np.where(peak > params.gross_amplitude_mg, "gross", "lm"))
@@ -294,6 +297,30 @@ def detect_lms(
     ev["side"] = ev["side"].astype(object)
     ev["stage"] = ev["stage"].astype(object)
     return ev, trace
+
+
+def _refine_onsets(
+    env: NDArray[np.float32],
+    s: NDArray[np.int64],
+    floor: NDArray[np.float32],
+    usable: NDArray[np.bool_],
+    back: int,
+    factor: float,
+) -> NDArray[np.int64]:
+    """Move each onset back to where the envelope left the noise floor.
+
+    A slow, small movement crosses the offset threshold well after it began; EMG scoring puts
+    the onset where activity first rises above rest, so we look back (at most ``back`` samples,
+    never into the previous LM or a gap) for the last sample at or below ``factor`` x floor.
+    """
+    out = s.copy()
+    prev_end = np.concatenate(([0], s[:-1] + 1))
+    for i, a in enumerate(s):
+        lo = max(int(prev_end[i]), a - back)
+        seg_ok = (env[lo:a] <= factor * floor[lo:a]) | ~usable[lo:a]
+        hit = np.flatnonzero(seg_ok)
+        out[i] = lo + hit[-1] + 1 if hit.size else lo
+    return out
 
 
 def _gravity_change_deg(reg: RegularSignal, s: NDArray[np.int64], e: NDArray[np.int64], w: int) -> NDArray[np.float64]:

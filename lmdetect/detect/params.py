@@ -47,6 +47,10 @@ class DetectParams(Params):
     offset_quiet_s
         The LM ends at the start of the first stretch this long below the offset threshold
         (WASM 2016 offset rule).
+    onset_backtrack_s, onset_floor_factor
+        An onset moves back (at most this far) to the last sample where the envelope was within
+        ``onset_floor_factor`` x the noise floor: where the movement left rest, as EMG scoring
+        places onsets, rather than where a slow movement crossed the threshold.
     min_duration_s
         Shortest LM (WASM 2016: 0.5 s).
     morphology_window_s
@@ -79,6 +83,8 @@ class DetectParams(Params):
     on_min_mg: float = 8.0
     off_min_mg: float = 4.0
     offset_quiet_s: float = 0.5
+    onset_backtrack_s: float = 2.0
+    onset_floor_factor: float = 1.5
     min_duration_s: float = 0.5
     morphology_window_s: float = 0.5
     merge_gap_s: float = 0.5
@@ -111,6 +117,8 @@ class DetectParams(Params):
         check_range("filter_order", self.filter_order, 1, 8)
         check_range("merge_gap_s", self.merge_gap_s, 0, 60)
         check_range("gap_guard_s", self.gap_guard_s, 0, 60)
+        check_range("onset_backtrack_s", self.onset_backtrack_s, 0, 10)
+        check_range("onset_floor_factor", self.onset_floor_factor, 1, 10)
         if self.baseline_block_s * 3 > self.baseline_window_s:
             from ..errors import ConfigError
 

@@ -85,3 +85,16 @@ def test_a_fully_masked_night_gives_no_events():
     reg = _grid(a, fs)
     ev, trace = detect_lms(reg, mask=np.ones(reg.n, bool))
     assert len(ev) == 0 and np.all(trace.valid_frac == 0)
+
+
+def test_a_slow_small_movement_gets_its_onset_where_it_left_rest():
+    fs = 50.0
+    a = quiet(120, fs)
+    # a 3-s movement whose envelope rises slowly: sin^3 of a half cycle, 25 mg peak
+    i0, m = int(60 * fs), int(3 * fs)
+    k = np.arange(m)
+    a[i0 : i0 + m, 0] += (0.025 * np.sin(np.pi * k / m) ** 3).astype(np.float32)
+    reg = _grid(a, fs)
+    late = detect_lms(reg, DetectParams(onset_backtrack_s=0.0))[0]["onset_s"].iloc[0]
+    refined = detect_lms(reg)[0]["onset_s"].iloc[0]
+    assert refined < late and abs(refined - 60.0) < abs(late - 60.0)
