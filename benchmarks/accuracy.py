@@ -48,7 +48,9 @@ def run_one(profile: str, seed: int, rate: int, noise: float, hours: float, slee
     if aa:
         overrides["imu_aa_filter"] = aa
     night = simulate_night(profile, hours=hours, rate_hz=rate, seed=seed, **overrides)
-    diary = night.diary if sleep in ("diary", "hypnogram") else None
+    diary = night.diary if sleep in ("diary", "hypnogram", "lights") else None
+    if sleep == "lights":  # a diary without the sleep-onset / final-awakening answers
+        diary = diary[~diary["kind"].isin(["sleep_onset", "final_awakening"])]
     hyp = night.hypnogram if sleep == "hypnogram" else None
     res = process_night(night.recording, diary=diary, hypnogram=hyp)
     ev = evaluate_events(res.events, night.truth_lms, min_amplitude_mg=30.0)
@@ -112,10 +114,11 @@ def main() -> None:
     ap.add_argument("--hours", type=float, default=8.0)
     ap.add_argument(
         "--sleep",
-        choices=["hypnogram", "diary", "none"],
+        choices=["hypnogram", "diary", "lights", "none"],
         default="diary",
         help="what process_night gets besides the signal: the true hypnogram (as from PSG: isolates the "
-        "detector), the diary (lights off/on; sleep from ankle actigraphy), or nothing",
+        "detector), the diary (lights off/on, sleep onset and final awakening; sleep from ankle "
+        "actigraphy inside), the diary's lights off/on only, or nothing",
     )
     ap.add_argument("--aa-filter", choices=["partial", "lpf", "none"], help="IMU anti-alias model (default: profile's)")
     ap.add_argument("--workers", type=int, default=2)

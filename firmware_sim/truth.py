@@ -13,8 +13,10 @@ clock; absolute times are ISO 8601 with the UTC offset of the recording's time z
 ``hypnogram.csv``
     ``onset_s, duration_s, stage``, one row per 30-s epoch.
 ``diary.csv``
-    ``kind, start, end, severity, note``: ``lights_off`` / ``lights_on`` (start only) and
-    ``rls_episode`` rows as the sleeper would log them (rounded to 5 min, a few minutes off).
+    ``kind, start, end, severity, note``: ``lights_off`` / ``lights_on``, ``sleep_onset`` /
+    ``final_awakening`` (start only) and ``rls_episode`` rows as the sleeper would log them
+    (rounded to 5 min, a few minutes off; the reported sleep latency is off by a factor of
+    exp(N(0, 0.35))).
 ``pad_log.csv``
     ``start, end, intensity``: one row per pad cycle (a repeat cycle is its own row).
 ``truth_summary.json``
@@ -65,6 +67,11 @@ FILE_NAMES: dict[str, str] = {
 }
 
 _DIARY_ROUND_S = 300.0
+# Reported sleep-onset latency = true latency x exp(N(0, sigma)): a modelling choice for the spread
+# of subjective against PSG latency (people misjudge how long they lay awake; insomnia patients
+# overestimate it), then written to the nearest 5 min like every diary time.
+_SOL_REPORT_SIGMA = 0.35
+_FINAL_WAKE_REPORT_SD_S = 180.0
 _NOTES = {
     "onset": "restless legs, could not fall asleep",
     "awakening": "woke up with restless legs",
@@ -94,7 +101,19 @@ def _diary(rng: np.random.Generator, start: dt.datetime, plan: NightPlan, episod
         if any(p.start_s < ep.end_s and p.end_s > ep.start_s for p in pads):
             note += "; used the pad"
         rows.append({"kind": "rls_episode", "start": s, "end": e, "severity": severity, "note": note})
-    rows.append({"kind": "lights_on", "start": _logged(start, plan.lights_on_s + rng.normal(0, 120.0)), "end": pd.NaT, "severity": np.nan, "note": ""})
+    lights_on = _logged(start, plan.lights_on_s + rng.normal(0, 120.0))
+    rows.append({"kind": "lights_on", "start": lights_on, "end": pd.NaT, "severity": np.nan, "note": ""})
+    # the morning questions of the Consensus Sleep Diary (Carney et al., Sleep 2012): how long it
+    # took to fall asleep (written here as the clock time lights off + that latency) and the time of
+    # the final awakening
+    lights_off = rows[0]["start"]
+    latency_s = (plan.sleep_onset_s - plan.lights_off_s) * float(np.exp(_SOL_REPORT_SIGMA * rng.standard_normal()))
+    latency = pd.Timedelta(seconds=max(_DIARY_ROUND_S, round(latency_s / _DIARY_ROUND_S) * _DIARY_ROUND_S))
+    final = _logged(start, plan.wake_bouts[-1].start_s + rng.normal(0.0, _FINAL_WAKE_REPORT_SD_S))
+    onset = min(lights_off + latency, lights_on - pd.Timedelta(minutes=10))
+    final = min(max(final, onset + pd.Timedelta(minutes=5)), lights_on)
+    rows.append({"kind": "sleep_onset", "start": onset, "end": pd.NaT, "severity": np.nan, "note": ""})
+    rows.append({"kind": "final_awakening", "start": final, "end": pd.NaT, "severity": np.nan, "note": ""})
     df = pd.DataFrame(rows, columns=list(DIARY_COLUMNS))
     df["note"] = df["note"].astype(object)
     df["kind"] = df["kind"].astype(object)

@@ -16,14 +16,15 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
+from .errors import ConfigError
 from .detect.lm import MovementTrace, detect_lms, mask_intervals, movement_magnitude
 from .detect.vibration import detect_vibration
 from .model import Recording
 from .preprocessing.clock import ClockFit, fit_clock
 from .preprocessing.grid import RegularSignal, to_regular_grid
 from .preprocessing.nonwear import detect_nonwear
-from .scoring import SleepInfo, get_rule_set, night_indices, score_lms
-from .sleepwake.actigraphy import epoch_activity, score_sleep_wake, sleep_period
+from .scoring import WASM2016, SleepInfo, get_rule_set, night_indices, score_lms
+from .sleepwake.actigraphy import epoch_activity, epoch_movement_load, score_sleep_wake, sleep_period
 from .summary.night import night_context
 
 __all__ = ["NightResult", "process_night"]
@@ -99,14 +100,44 @@ def _pad_masks(
     return pd.DataFrame(rows, columns=["onset_s", "duration_s", "source"])
 
 
-def _diary_parts(diary: pd.DataFrame | None, start: dt.datetime) -> tuple[float | None, float | None, pd.DataFrame]:
+@dataclasses.dataclass(frozen=True)
+class DiaryTimes:
+    """Times from the diary, seconds since the recording start (None when not logged).
+
+    ``lights_off_s``/``lights_on_s`` bound time in bed; ``sleep_onset_s``/``final_awakening_s``
+    (Consensus Sleep Diary answers) bound the sleep period the actigraphy may score.
+    """
+
+    lights_off_s: float | None = None
+    lights_on_s: float | None = None
+    sleep_onset_s: float | None = None
+    final_awakening_s: float | None = None
+
+
+def _diary_parts(diary: pd.DataFrame | None, start: dt.datetime, rec_end_s: float) -> tuple[DiaryTimes, pd.DataFrame]:
     cols = ["onset_s", "duration_s", "severity", "note"]
     if diary is None or len(diary) == 0:
-        return None, None, pd.DataFrame(columns=cols)
-    lights_off = diary.loc[diary["kind"] == "lights_off", "start"]
-    lights_on = diary.loc[diary["kind"] == "lights_on", "start"]
-    off_s = float(_seconds(lights_off, start).min()) if len(lights_off) else None
-    on_s = float(_seconds(lights_on, start).max()) if len(lights_on) else None
+        return DiaryTimes(), pd.DataFrame(columns=cols)
+
+    def times(kind: str) -> np.ndarray:
+        return _seconds(diary.loc[diary["kind"] == kind, "start"], start)
+
+    lights_off, lights_on = times("lights_off"), times("lights_on")
+    off_s = float(lights_off.min()) if lights_off.size else None
+    on_s = float(lights_on.max()) if lights_on.size else None
+    # sleep times of this night only: inside time in bed (or the recording without lights rows)
+    lo = max(0.0, off_s) if off_s is not None else 0.0
+    hi = min(rec_end_s, on_s) if on_s is not None else rec_end_s
+    onsets = times("sleep_onset")
+    onsets = onsets[(onsets >= lo) & (onsets <= hi)]
+    wakes = times("final_awakening")
+    wakes = wakes[(wakes >= lo) & (wakes <= hi)]
+    onset_s = float(onsets.min()) if onsets.size else None
+    wake_s = float(wakes.max()) if wakes.size else None
+    if onset_s is not None and wake_s is not None and wake_s <= onset_s:
+        raise ConfigError(
+            f"diary: final_awakening ({_clock(start, wake_s)}) is not after sleep_onset ({_clock(start, onset_s)})"
+        )
     ep = diary[diary["kind"] == "rls_episode"]
     a = _seconds(ep["start"], start)
     b = _seconds(ep["end"], start)
@@ -114,19 +145,28 @@ def _diary_parts(diary: pd.DataFrame | None, start: dt.datetime) -> tuple[float 
         {"onset_s": a, "duration_s": b - a, "severity": ep["severity"].to_numpy(float), "note": ep["note"].to_numpy()},
         columns=cols,
     )
-    return off_s, on_s, rls
+    return DiaryTimes(off_s, on_s, onset_s, wake_s), rls
+
+
+def _clock(start: dt.datetime, t_s: float) -> str:
+    return (pd.Timestamp(start) + pd.Timedelta(seconds=t_s)).isoformat()
 
 
 def _actigraphy_epochs(
-    trace: MovementTrace, config: Config, rec_end_s: float, tib: tuple[float, float]
+    trace: MovementTrace, lms: pd.DataFrame, config: Config, rec_end_s: float, window: tuple[float, float]
 ) -> tuple[pd.DataFrame, str]:
+    """Sleep/wake epochs from ankle activity; only epochs wholly inside ``window`` may be sleep."""
     ep_s = config.sleepwake.epoch_s
     n = int(np.ceil(rec_end_s / ep_s))
     act, valid = epoch_activity(trace, ep_s, n)
-    asleep = score_sleep_wake(act, config.sleepwake)
+    # which movements are periodic: always by the WASM 2016 series rules, so the estimated sleep
+    # (and with it TST) is the same whichever rule set scores the night
+    periodic = score_lms(lms, WASM2016)
+    load = epoch_movement_load(periodic, ep_s, n)
+    asleep = score_sleep_wake(act, config.sleepwake, load)
     onsets = np.arange(n) * ep_s
-    in_tib = (onsets >= tib[0] - 1e-9) & (onsets + ep_s <= tib[1] + 1e-9)
-    asleep &= in_tib
+    inside = (onsets >= window[0] - 1e-9) & (onsets + ep_s <= window[1] + 1e-9)
+    asleep &= inside
     sp = sleep_period(asleep, config.sleepwake)
     if sp is None:
         asleep[:] = False
@@ -135,7 +175,9 @@ def _actigraphy_epochs(
         asleep[sp[1] :] = False
     stage = np.where(asleep, "S", "W").astype(object)
     return (
-        pd.DataFrame({"onset_s": onsets, "duration_s": ep_s, "stage": stage, "activity": act, "valid": valid}),
+        pd.DataFrame(
+            {"onset_s": onsets, "duration_s": ep_s, "stage": stage, "activity": act, "load_mg_s": load, "valid": valid}
+        ),
         "actigraphy",
     )
 
@@ -198,17 +240,26 @@ def process_night(
     nonwear = detect_nonwear(reg, config.nonwear)
 
     rec_end_s = reg.t0_s + reg.duration_s
-    off_s, on_s, rls = _diary_parts(diary, recording.start)
+    dtimes, rls = _diary_parts(diary, recording.start, rec_end_s)
+    off_s, on_s = dtimes.lights_off_s, dtimes.lights_on_s
     tib = (max(0.0, off_s) if off_s is not None else 0.0, min(rec_end_s, on_s) if on_s is not None else rec_end_s)
     if tib[1] <= tib[0]:
         tib = (0.0, rec_end_s)
     if hypnogram is not None and len(hypnogram):
         epochs = _given_hypnogram_epochs(hypnogram, trace, config)
-        source = "hypnogram"
+        source = period_source = "hypnogram"
     else:
-        epochs, source = _actigraphy_epochs(trace, config, rec_end_s, tib)
-        if off_s is not None or on_s is not None:
+        # the diary's sleep onset / final awakening, when logged, bound the sleep period: quiet
+        # wake in bed looks like sleep to any actigraph (Smith et al., J Clin Sleep Med 2018)
+        window = (
+            max(tib[0], dtimes.sleep_onset_s) if dtimes.sleep_onset_s is not None else tib[0],
+            min(tib[1], dtimes.final_awakening_s) if dtimes.final_awakening_s is not None else tib[1],
+        )
+        epochs, source = _actigraphy_epochs(trace, lms, config, rec_end_s, window)
+        if off_s is not None or on_s is not None or dtimes.sleep_onset_s is not None:
             source = "diary+actigraphy"
+        logged = (dtimes.sleep_onset_s is not None, dtimes.final_awakening_s is not None)
+        period_source = {(True, True): "diary", (False, False): "actigraphy"}.get(logged, "diary+actigraphy")
     # epochs without usable signal (gaps, pad vibration) cannot show PLMs: leave them out of TST
     # and wake time, so the indices are per hour of *observed* sleep
     epochs["observed"] = epochs["valid"].to_numpy(float) >= config.min_observed_fraction
@@ -240,6 +291,7 @@ def process_night(
         {
             "rule_set": config.rules,
             "sleep_source": source,
+            "sleep_period_source": period_source,
             "config_hash": config.hash(),
             "recording_start": recording.start.isoformat(),
             "device_id": recording.device_id,

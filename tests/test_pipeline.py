@@ -77,3 +77,52 @@ def test_pad_vibration_gives_no_false_plms(aa_filter):
     if aa_filter == "none":
         assert len(res.vibration) >= 1
     assert _false_plms_inside_pad(night, res) == 0
+
+
+def _diary_with_sleep_times(night, onset_s, final_s):
+    import pandas as pd
+
+    start = pd.Timestamp(night.recording.start)
+    d = night.diary[~night.diary["kind"].isin(["sleep_onset", "final_awakening"])]
+    extra = pd.DataFrame(
+        {
+            "kind": ["sleep_onset", "final_awakening"],
+            "start": [start + pd.Timedelta(seconds=onset_s), start + pd.Timedelta(seconds=final_s)],
+            "end": pd.NaT,
+            "severity": np.nan,
+            "note": "",
+        }
+    )
+    return pd.concat([d, extra], ignore_index=True)
+
+
+def test_diary_sleep_onset_and_final_awakening_bound_the_sleep_period(rls_night):
+    res = process_night(rls_night.recording, diary=_diary_with_sleep_times(rls_night, 2400.0, 6000.0))
+    ep = res.epochs
+    asleep = ep["stage"].to_numpy() == "S"
+    on = ep["onset_s"].to_numpy()
+    assert not asleep[on < 2400.0].any() and not asleep[on + 30.0 > 6000.0].any()
+    assert asleep[(on >= 2400.0) & (on < 6000.0)].mean() > 0.5
+    assert res.summary["sleep_period_source"] == "diary"
+    assert res.summary["tst_h"] <= (6000.0 - 2400.0) / 3600.0
+    without = process_night(rls_night.recording, diary=rls_night.diary[rls_night.diary["kind"].isin(["lights_off", "lights_on"])])
+    assert without.summary["sleep_period_source"] == "actigraphy"
+    assert without.summary["tst_h"] > res.summary["tst_h"]
+
+
+def test_final_awakening_before_sleep_onset_is_an_error(rls_night):
+    from lmdetect.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="final_awakening .* is not after sleep_onset"):
+        process_night(rls_night.recording, diary=_diary_with_sleep_times(rls_night, 4000.0, 3000.0))
+
+
+def test_ankle_sleep_wake_with_the_diary_gets_tst_and_plms_index_close(rls_night):
+    # the simulator's diary has lights off/on, sleep onset and final awakening as a sleeper would
+    # write them; inside, the ankle scorer must find the wake bouts with movement
+    night = simulate_night("rls", hours=8.0, rate_hz=50, seed=2)
+    res = process_night(night.recording, diary=night.diary)
+    truth = night.summary.get("indices", night.summary)
+    assert abs(res.summary["tst_h"] - truth["tst_h"]) <= 0.5
+    assert abs(res.summary["plms_index"] - truth["plms_index"]) <= 3.0
+    assert res.summary["sleep_period_source"] == "diary"

@@ -5,10 +5,15 @@ Diary CSV (header row required)::
     kind,start,end,severity,note
     lights_off,2026-03-14T22:41:00+01:00,,,
     rls_episode,2026-03-14T22:45:00+01:00,2026-03-14T23:10:00+01:00,6,legs restless at sleep onset
+    sleep_onset,2026-03-14T23:20:00+01:00,,,
+    final_awakening,2026-03-15T06:05:00+01:00,,,
     lights_on,2026-03-15T06:20:00+01:00,,,
 
-``kind`` is ``rls_episode`` (start, end and severity 0-10 required), ``lights_off`` or ``lights_on``
-(start only). Times are ISO 8601 with a UTC offset. ``note`` is optional free text.
+``kind`` is ``rls_episode`` (start, end and severity 0-10 required), or one of the start-only
+kinds ``lights_off``, ``lights_on``, ``sleep_onset`` and ``final_awakening``. The last two are the
+morning answers of the Consensus Sleep Diary (Carney et al., Sleep 2012;35:287-302), "how long did
+it take you to fall asleep" written as a clock time, and "what time was your final awakening";
+both are optional. Times are ISO 8601 with a UTC offset. ``note`` is optional free text.
 
 Pad-log CSV::
 
@@ -31,7 +36,7 @@ from ..errors import FormatError
 
 __all__ = ["read_diary", "read_pad_log", "DIARY_KINDS", "to_seconds"]
 
-DIARY_KINDS = ("rls_episode", "lights_off", "lights_on")
+DIARY_KINDS = ("rls_episode", "lights_off", "lights_on", "sleep_onset", "final_awakening")
 
 
 def _parse_time(path: str | os.PathLike[str], line: int, field: str, text: str) -> dt.datetime:
@@ -71,8 +76,8 @@ def read_diary(path: str | os.PathLike[str]) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Columns kind, start, end (tz-aware Timestamps; end NaT for lights rows), severity
-        (float, NaN for lights rows), note; sorted by start.
+        Columns kind, start, end (tz-aware Timestamps; end NaT for start-only rows), severity
+        (float, NaN for start-only rows), note; sorted by start.
     """
     rows = []
     for line, r in _rows(path, ("kind", "start")):

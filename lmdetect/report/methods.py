@@ -159,6 +159,11 @@ def _sleep(config: Config, summary: Mapping[str, Any] | None) -> str:
             "1992) "
             f"above {_g(sw.threshold)} scored wake"
         )
+        if sw.load_threshold_mg_s > 0:
+            text += (
+                f", as did a load of movements outside PLM series (amplitude x duration) above "
+                f"{_g(sw.load_threshold_mg_s)} mg s over the epoch and {sw.load_window_epochs} epoch(s) either side"
+            )
         text += ", followed by Webster's rescoring rules (Webster et al., Sleep 1982)." if sw.rescore else "."
         text += (
             f" The sleep period runs from the first to the last run of {_g(sw.min_sleep_onset_min)} min of "
@@ -169,6 +174,8 @@ def _sleep(config: Config, summary: Mapping[str, Any] | None) -> str:
             text += " Time in bed was lights off to lights on from the diary."
         else:
             text += " Without a diary, time in bed is the whole recording."
+        if str((summary or {}).get("sleep_period_source", "actigraphy")) in ("diary", "diary+actigraphy"):
+            text += " Sleep was scored only between the sleep onset and final awakening logged in the diary."
     text += (
         f" Epochs with less than {config.min_observed_fraction:.0%} usable signal (gaps, masked pad "
         "vibration) "

@@ -1,6 +1,6 @@
 """Sleep/wake and the sleep period, from ankle activity or from a given hypnogram / diary."""
 
-from .actigraphy import epoch_activity, score_sleep_wake, sleep_period
+from .actigraphy import epoch_activity, epoch_movement_load, score_sleep_wake, sleep_period
 from .params import SLEEPWAKE_METHODS, SleepWakeParams
 
-__all__ = ["SleepWakeParams", "SLEEPWAKE_METHODS", "epoch_activity", "score_sleep_wake", "sleep_period"]
+__all__ = ["SleepWakeParams", "SLEEPWAKE_METHODS", "epoch_activity", "epoch_movement_load", "score_sleep_wake", "sleep_period"]

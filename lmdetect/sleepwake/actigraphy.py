@@ -2,12 +2,21 @@
 
 Actigraphy infers sleep from the absence of movement. At the ankle this is harder than at the
 wrist: periodic leg movements occur *during* sleep, so a count of movements alone would call PLM
-sleep wake. The scorer therefore uses the fraction of time spent moving per epoch (a 1-3 s PLM
-every 20-40 s moves the leg ~5-10% of the time; wake with RLS symptoms or voluntary movement moves
-it far more), weighted over neighbouring epochs (Cole et al., Sleep 1992) with Webster's rescoring
-rules (Webster et al., Sleep 1982). Quiet wake cannot be told from sleep by any actigraph; expect
-TST to be overestimated when the sleeper lies awake without moving (see plm-science notes on ankle
-TST bias).
+sleep wake. The scorer therefore looks at two things per 30-s epoch:
+
+* the fraction of time spent moving (a 1-3 s PLM every 20-40 s moves the leg ~5-10% of the time;
+  wake with RLS symptoms moves it far more), weighted over neighbouring epochs in the form of
+  Cole et al. (Sleep 1992);
+* the *non-periodic movement load*: amplitude x duration (mg s, an activity count) of the
+  movements that are not part of a PLM series, summed over the epoch and its neighbours. Periodic
+  series are a sleep phenomenon, while the irregular, short-interval movements of RLS and the
+  larger voluntary movements and turns of a waking sleeper are not (WASM 2016, Ferri et al.,
+  Sleep Med 2016: short-interval and non-periodic LMs are most frequent in wake).
+
+Either one above its threshold scores wake, then Webster's rescoring rules (Webster et al., Sleep
+1982) apply. Quiet wake cannot be told from sleep by any actigraph; expect TST to be overestimated
+when the sleeper lies awake without moving, unless the diary gives the sleep onset and final
+awakening (ankle TST bias in the literature: about +40 min with Cole-Kripke).
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from numpy.typing import NDArray
 from ..detect.lm import MovementTrace
 from .params import SleepWakeParams
 
-__all__ = ["epoch_activity", "score_sleep_wake", "sleep_period"]
+__all__ = ["epoch_activity", "epoch_movement_load", "score_sleep_wake", "sleep_period"]
 
 
 def epoch_activity(trace: MovementTrace, epoch_s: float, n_epochs: int, t0_s: float = 0.0) -> tuple[NDArray, NDArray]:
@@ -35,6 +44,32 @@ def epoch_activity(trace: MovementTrace, epoch_s: float, n_epochs: int, t0_s: fl
         frac = np.where(cnt > 0, act / np.maximum(cnt, 1e-12), np.nan)
         valid = np.where(blocks > 0, cnt / np.maximum(blocks, 1), 0.0)
     return frac, valid
+
+
+def epoch_movement_load(events: pd.DataFrame, epoch_s: float, n_epochs: int, t0_s: float = 0.0) -> NDArray[np.float64]:
+    """Non-periodic movement load per epoch: sum of amplitude (mg) x seconds inside the epoch.
+
+    ``events`` are scored movements (``onset_s``, ``duration_s``, ``amplitude_mg``,
+    ``in_plm_series``); members of a PLM series are left out. A movement spanning epochs is split
+    by the time it spends in each.
+    """
+    load = np.zeros(n_epochs)
+    if len(events) == 0 or n_epochs == 0:
+        return load
+    keep = ~events["in_plm_series"].to_numpy(bool)
+    a = events["onset_s"].to_numpy(float)[keep] - t0_s
+    b = a + events["duration_s"].to_numpy(float)[keep]
+    amp = np.nan_to_num(events["amplitude_mg"].to_numpy(float)[keep])
+    first = np.clip(np.floor(a / epoch_s).astype(np.int64), 0, n_epochs - 1)
+    last = np.clip(np.floor(b / epoch_s).astype(np.int64), 0, n_epochs - 1)
+    # movements last seconds: at most a few epochs each, so loop over the epoch offset
+    for k in range(int((last - first).max(initial=0)) + 1):
+        i = first + k
+        ok = i <= last
+        lo = np.maximum(a[ok], i[ok] * epoch_s)
+        hi = np.minimum(b[ok], (i[ok] + 1) * epoch_s)
+        np.add.at(load, i[ok], amp[ok] * np.clip(hi - lo, 0.0, None))
+    return load
 
 
 def _webster(wake: NDArray[np.bool_], epoch_s: float) -> NDArray[np.bool_]:
@@ -63,8 +98,14 @@ def _webster(wake: NDArray[np.bool_], epoch_s: float) -> NDArray[np.bool_]:
     return out
 
 
-def score_sleep_wake(activity: NDArray[np.float64], params: SleepWakeParams) -> NDArray[np.bool_]:
-    """True = sleep, per epoch, from the moving fraction per epoch (NaN epochs count as wake)."""
+def score_sleep_wake(
+    activity: NDArray[np.float64], params: SleepWakeParams, load: NDArray[np.float64] | None = None
+) -> NDArray[np.bool_]:
+    """True = sleep, per epoch.
+
+    ``activity`` is the moving fraction per epoch (NaN epochs count as wake); ``load`` the
+    non-periodic movement load per epoch (:func:`epoch_movement_load`), optional.
+    """
     a = np.nan_to_num(activity, nan=1.0)
     w = np.asarray(params.weights, dtype=np.float64)
     padded = np.concatenate((np.zeros(4), a, np.zeros(2)))
@@ -73,6 +114,10 @@ def score_sleep_wake(activity: NDArray[np.float64], params: SleepWakeParams) -> 
     for j in range(7):
         score += w[j] * padded[j : j + a.size]
     wake = score > params.threshold
+    if load is not None and params.load_threshold_mg_s > 0:
+        k = params.load_window_epochs
+        windowed = np.convolve(np.nan_to_num(load), np.ones(2 * k + 1), mode="same")
+        wake |= windowed > params.load_threshold_mg_s
     if params.rescore:
         wake = _webster(wake, params.epoch_s)
     return ~wake

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .._params import Params, check_option, check_positive, check_range
+from .._params import Params, check_nonnegative, check_option, check_positive, check_range
 
 __all__ = ["SleepWakeParams", "SLEEPWAKE_METHODS"]
 
@@ -27,6 +27,13 @@ class SleepWakeParams(Params):
         threshold were tuned on the simulator, where they gave the smallest PLMS-index error).
     threshold
         The epoch is wake when the weighted activity exceeds this value.
+    load_window_epochs
+        The non-periodic movement load is summed over the epoch and this many epochs either side.
+    load_threshold_mg_s
+        The epoch is wake when that windowed load exceeds this many mg s (0 turns the load rule
+        off). 800 mg s is e.g. one 200-mg, 4-s turn; 4 isolated 1.5-s LMs of 60 mg make 360. The
+        window and threshold were tuned on the simulator (seeds 1-6 of every profile) and checked
+        on held-out seeds 7-12 (docs/detection.md).
     rescore
         Apply Webster's rescoring rules (Webster et al., Sleep 1982;5:389-399): after >= 4 min of
         wake the next 1 min of sleep is wake; after >= 10 min, 3 min; after >= 15 min, 4 min.
@@ -39,6 +46,8 @@ class SleepWakeParams(Params):
     epoch_s: float = 30.0
     weights: tuple[float, ...] = (0.0, 0.0, 0.0, 0.25, 0.5, 0.25, 0.0)
     threshold: float = 0.26
+    load_window_epochs: int = 1
+    load_threshold_mg_s: float = 800.0
     rescore: bool = True
     min_sleep_onset_min: float = 5.0
 
@@ -46,6 +55,8 @@ class SleepWakeParams(Params):
         check_option("method", self.method, SLEEPWAKE_METHODS)
         check_positive("epoch_s", self.epoch_s)
         check_positive("threshold", self.threshold)
+        check_range("load_window_epochs", self.load_window_epochs, 0, 20)
+        check_nonnegative("load_threshold_mg_s", self.load_threshold_mg_s)
         check_range("min_sleep_onset_min", self.min_sleep_onset_min, 0, 120)
         if len(self.weights) != 7:
             from ..errors import ConfigError

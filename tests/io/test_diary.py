@@ -17,6 +17,20 @@ def test_diary_rows_parse(tmp_path):
     assert d["severity"].iloc[1] == 6 and str(d["start"].iloc[0].tz) == "UTC+01:00"
 
 
+def test_diary_sleep_onset_and_final_awakening_are_start_only_rows(tmp_path):
+    p = tmp_path / "diary.csv"
+    p.write_text(
+        "kind,start,end,severity,note\n"
+        "lights_off,2026-03-14T22:40:00+01:00,,,\n"
+        "final_awakening,2026-03-15T06:05:00+01:00,,,\n"
+        "sleep_onset,2026-03-14T23:20:00+01:00,,,\n"
+        "lights_on,2026-03-15T06:20:00+01:00,,,\n"
+    )
+    d = read_diary(p)
+    assert list(d["kind"]) == ["lights_off", "sleep_onset", "final_awakening", "lights_on"]
+    assert d["end"].isna().all() and d["severity"].isna().all()
+
+
 @pytest.mark.parametrize(
     "row,msg",
     [

@@ -31,3 +31,37 @@ def test_sleep_period_needs_a_sustained_run():
     s[30:80] = True
     assert sleep_period(s, p) == (30, 80)
     assert sleep_period(np.zeros(50, bool), p) is None
+
+
+def _events(rows):
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=["onset_s", "duration_s", "amplitude_mg", "in_plm_series"])
+
+
+def test_movement_load_leaves_out_plm_series_and_splits_across_epochs():
+    from lmdetect.sleepwake.actigraphy import epoch_movement_load
+
+    ev = _events([(10.0, 2.0, 50.0, True), (28.0, 4.0, 100.0, False), (95.0, 1.0, 40.0, False)])
+    load = epoch_movement_load(ev, 30.0, 4)
+    assert np.allclose(load, [200.0, 200.0, 0.0, 40.0])  # 2 s + 2 s of the 100-mg move, PLM left out
+
+
+def test_irregular_movements_make_wake_but_a_plm_series_or_one_twitch_does_not():
+    from lmdetect.sleepwake.actigraphy import epoch_movement_load
+
+    p = SleepWakeParams()
+    n = 60
+    # RLS-like restlessness in epochs 20-30: a 2-s, 80-mg movement every 7 s (not periodic)
+    restless = [(t, 2.0, 80.0, False) for t in np.arange(600.0, 930.0, 7.0)]
+    # a PLM series (periodic, in series) and one isolated twitch during sleep
+    plms = [(t, 2.0, 80.0, True) for t in np.arange(1200.0, 1700.0, 25.0)]
+    twitch = [(300.0, 1.0, 60.0, False)]
+    ev = _events(restless + plms + twitch)
+    load = epoch_movement_load(ev, 30.0, n)
+    act = np.zeros(n)  # moving fraction alone stays below its threshold
+    s = score_sleep_wake(act, p, load)
+    assert not s[21:30].any()  # restless epochs: wake
+    assert s[40:57].all()  # the PLM series: sleep
+    assert s[5:15].all()  # the twitch: sleep
+    assert score_sleep_wake(act, SleepWakeParams(load_threshold_mg_s=0.0), load).all()  # rule off
