@@ -3,7 +3,8 @@
 Pipeline (all vectorised, O(n)):
 
 1. low-pass each axis (zero-phase) and subtract the resting orientation (a running median of
-   block means over ~30 s, which a 0.5-10 s movement cannot drag along); the magnitude of what is
+   the block means of blocks at rest over ~30 s, which a 0.5-10 s movement cannot drag along);
+   the magnitude of what is
    left, in mg, is the movement signal: the gravity-projection change while the shank is rotated
    (a held dorsiflexion included) plus the linear acceleration. A band-pass would smear the
    sharp edges of a rotation in time (a zero-phase high-pass responds *before* a step), which
@@ -20,7 +21,8 @@ Pipeline (all vectorised, O(n)):
    gross movement; both are non-CLM and break PLM series.
 
 Gaps (invalid grid samples, plus ``gap_guard_s`` around them) and masked periods (vibration pad)
-never produce events.
+never produce events; a movement seen on both sides of a short gap (a lost packet) is carried
+across it.
 """
 
 from __future__ import annotations
@@ -89,13 +91,7 @@ def movement_magnitude(reg: RegularSignal, params: DetectParams) -> NDArray[np.f
     else:
         bm = a[: k * blk].reshape(k, blk, 3).mean(axis=1)
         size = max(3, round(params.baseline_window_s / params.baseline_block_s) | 1)
-        half = size // 2
-        # medfilt pads with zeros: pad with the edge values instead (an order of magnitude faster
-        # than ndimage.median_filter here)
-        padded = np.pad(bm, ((half, half), (0, 0)), mode="edge")
-        base_b = np.stack(
-            [signal.medfilt(padded[:, j], size)[half : half + k] for j in range(3)], axis=1
-        ).astype(np.float32)
+        base_b = _resting_orientation(bm, size, params.baseline_quiet_factor)
     # subtract block by block through a reshaped view (no per-sample index array)
     d = np.empty_like(a)
     m = k * blk
@@ -105,6 +101,45 @@ def movement_magnitude(reg: RegularSignal, params: DetectParams) -> NDArray[np.f
     else:
         d[:] = a - base_b[0]
     return (np.sqrt(np.einsum("ij,ij->i", d, d)) * np.float32(1000.0)).astype(np.float32, copy=False)
+
+
+def _resting_orientation(bm: NDArray, size: int, quiet_factor: float) -> NDArray[np.float32]:
+    """The resting orientation per block, from the block means ``bm`` (k, 3).
+
+    A centred running median of all blocks (``size`` blocks) goes wrong near a posture change:
+    each axis is medianed on its own, so when movements fill part of the window the median can
+    land on a movement's values, and once the new posture fills enough of it the baseline jumps
+    before the leg turns (the change is then detected seconds early). So:
+
+    * blocks whose mean moved more than ``quiet_factor`` x the night's typical block-to-block
+      change are left out (they are movement, not rest);
+    * the median of the resting blocks is taken over the ``size`` blocks *before* and, apart,
+      the ``size`` blocks *after* each block, and the block gets whichever is closer to its own
+      mean: the orientation it rests in, on its side of any posture change.
+
+    Where a window holds no resting block the centred median of all blocks is used.
+    """
+    k = bm.shape[0]
+    half = size // 2
+    # medfilt pads with zeros: pad with the edge values instead (an order of magnitude faster
+    # than ndimage.median_filter here)
+    padded = np.pad(bm, ((half, half), (0, 0)), mode="edge")
+    full = np.stack([signal.medfilt(padded[:, j], size)[half : half + k] for j in range(3)], axis=1)
+    if quiet_factor <= 0:
+        return full.astype(np.float32)
+    step = np.sqrt((np.diff(bm, axis=0) ** 2).sum(axis=1))
+    change = np.maximum(np.r_[step[:1], step], np.r_[step, step[-1:]])  # to either neighbour
+    moving = change > quiet_factor * float(np.median(change))
+    if not moving.any():
+        return full.astype(np.float32)
+    rest = pd.DataFrame(np.where(moving[:, None], np.nan, bm))
+    before = rest.rolling(size, min_periods=1).median().to_numpy()
+    after = rest.iloc[::-1].rolling(size, min_periods=1).median().to_numpy()[::-1]
+    before = np.where(np.isnan(before), full, before)
+    after = np.where(np.isnan(after), full, after)
+    d_before = ((bm - before) ** 2).sum(axis=1)
+    d_after = ((bm - after) ** 2).sum(axis=1)
+    return np.where((d_before <= d_after)[:, None], before, after).astype(np.float32)
 
 
 def mask_intervals(n: int, fs: float, t0_s: float, intervals: pd.DataFrame | None) -> NDArray[np.bool_]:
@@ -143,6 +178,29 @@ def _erode(valid: NDArray[np.bool_], guard: int) -> NDArray[np.bool_]:
     np.add.at(delta, lo, 1)
     np.add.at(delta, hi, -1)
     return np.cumsum(delta[:-1]) == 0
+
+
+def _bridge(above: NDArray[np.bool_], usable: NDArray[np.bool_], max_len: int) -> NDArray[np.bool_]:
+    """Carry a movement across a short unusable stretch (a lost packet and its guard).
+
+    A stretch of at most ``max_len`` samples counts as moving when the samples on both sides
+    are above the offset threshold, so a movement that spans a lost packet stays one LM instead
+    of two fragments (or none, when both are shorter than the minimum duration).
+    """
+    if usable.all():
+        return above
+    starts, ends = _runs(~usable)
+    ok = (ends - starts <= max_len) & (starts > 0) & (ends < usable.size)
+    starts, ends = starts[ok], ends[ok]
+    both = above[starts - 1] & above[ends]
+    if not both.any():
+        return above
+    out = above.copy()
+    delta = np.zeros(above.size + 1, dtype=np.int64)
+    np.add.at(delta, starts[both], 1)
+    np.add.at(delta, ends[both], -1)
+    out |= np.cumsum(delta[:-1]) > 0
+    return out
 
 
 def _runs(b: NDArray[np.bool_]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -229,6 +287,8 @@ def detect_lms(
 
     above_off = (env > off_s) & usable
     above_on = (env > on_s) & usable
+    if params.bridge_gap_s > 0:
+        above_off = _bridge(above_off, usable, round(params.bridge_gap_s * fs))
     active_b, _ = _block_mean(above_off.astype(np.float32), np.ones(n, bool), block)
     valid_b = bcnt / reps
     trace = MovementTrace(

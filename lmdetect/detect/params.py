@@ -34,6 +34,13 @@ class DetectParams(Params):
         the baseline does not follow the movement. The movement signal is the magnitude of the
         deviation from this baseline: it covers both the change of the gravity projection while
         the limb is rotated (including a held dorsiflexion) and the linear acceleration.
+    baseline_quiet_factor
+        Only blocks at rest enter that median: a block whose mean differs from a neighbour's by
+        more than this factor x the night's median block-to-block change is moving and left out,
+        and the median is taken over the window before and the window after each block, keeping
+        the one closer to the block (0 = a centred median of every block). Otherwise movements
+        just before a posture change can pull the per-axis median off the resting value and the
+        change is detected seconds early.
     envelope_s
         Width of the moving average of the movement magnitude (the detection envelope).
     floor_block_s, floor_window_s, floor_percentile
@@ -68,12 +75,17 @@ class DetectParams(Params):
     gap_guard_s
         No LM is detected within this time of a gap (filter settling), or within the gap's own
         length when that is shorter (a single lost packet barely disturbs the filters).
+    bridge_gap_s
+        A movement continues across an unusable stretch (gap plus guard) of at most this length
+        when the envelope is above the offset threshold on both sides, so a lost BLE packet does
+        not split one LM into fragments that fail the minimum duration (0 = never bridge).
     """
 
     lowpass_hz: float = 5.0
     filter_order: int = 2
     baseline_window_s: float = 30.0
     baseline_block_s: float = 0.5
+    baseline_quiet_factor: float = 3.0
     envelope_s: float = 0.2
     floor_block_s: float = 1.0
     floor_window_s: float = 61.0
@@ -92,6 +104,7 @@ class DetectParams(Params):
     gravity_window_s: float = 2.0
     gross_amplitude_mg: float = 1500.0
     gap_guard_s: float = 2.0
+    bridge_gap_s: float = 2.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -117,6 +130,8 @@ class DetectParams(Params):
         check_range("filter_order", self.filter_order, 1, 8)
         check_range("merge_gap_s", self.merge_gap_s, 0, 60)
         check_range("gap_guard_s", self.gap_guard_s, 0, 60)
+        check_range("baseline_quiet_factor", self.baseline_quiet_factor, 0, 100)
+        check_range("bridge_gap_s", self.bridge_gap_s, 0, 10)
         check_range("onset_backtrack_s", self.onset_backtrack_s, 0, 10)
         check_range("onset_floor_factor", self.onset_floor_factor, 1, 10)
         if self.baseline_block_s * 3 > self.baseline_window_s:

@@ -2,9 +2,9 @@
 
 The sensor samples at a fixed period on its own clock, so each sample has an integer index
 ``round(time_s * fs)``. Indices that no sample occupies are gaps: they are marked invalid and
-their values hold the last valid sample only so that filters can run over them; every stage
-downstream ignores invalid samples (no event is detected in a gap or in the filter's settling time
-around it).
+their values lie on a straight line between the samples either side, only so that filters can run
+over them; every stage downstream ignores invalid samples (no event is detected in a gap or in
+the filter's settling time around it).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ class RegularSignal:
     Attributes
     ----------
     accel_g : ndarray (m, 3) float32
-        Acceleration in g; values at invalid indices repeat the last valid sample.
+        Acceleration in g; values at invalid indices lie on a straight line between the valid
+        samples either side (filter padding only).
     valid : ndarray (m,) bool
         False where no sample was recorded (a gap).
     fs : float
@@ -76,9 +77,14 @@ def to_regular_grid(recording: Recording, clock: ClockFit) -> RegularSignal:
     if idx.size == m:
         accel = recording.accel_g[keep]
     else:
-        # hold the last valid sample across gaps (filter padding only; gaps stay invalid)
-        src = np.cumsum(valid) - 1
-        accel = recording.accel_g[keep][src]
+        # bridge gaps with a straight line between the samples either side: filter padding only,
+        # the gaps stay invalid. A line, unlike holding the last sample, puts no step into the
+        # filters when the leg moved across a lost packet, so they settle within the gap.
+        kept = recording.accel_g[keep].astype(np.float64, copy=False)
+        pos = np.arange(m)
+        accel = np.empty((m, 3), dtype=np.float32)
+        for j in range(3):
+            accel[:, j] = np.interp(pos, idx, kept[:, j])
     fs_host = fs_sensor / clock.slope
     t0 = float(clock.apply(np.array([recording.time_s[0]]))[0])
     return RegularSignal(accel_g=np.ascontiguousarray(accel, dtype=np.float32), valid=valid, fs=fs_host, t0_s=t0)

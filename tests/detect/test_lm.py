@@ -98,3 +98,57 @@ def test_a_slow_small_movement_gets_its_onset_where_it_left_rest():
     late = detect_lms(reg, DetectParams(onset_backtrack_s=0.0))[0]["onset_s"].iloc[0]
     refined = detect_lms(reg)[0]["onset_s"].iloc[0]
     assert refined < late and abs(refined - 60.0) < abs(late - 60.0)
+
+
+def _held(a, fs, onset_s, duration_s, dev_g, axis=0):
+    """A held deviation (a sustained dorsiflexion) with 0.3-s smooth edges."""
+    i0, m = int(round(onset_s * fs)), int(round(duration_s * fs))
+    env = np.ones(m)
+    r = int(0.3 * fs)
+    env[:r] = np.sin(np.linspace(0, np.pi / 2, r)) ** 2
+    env[-r:] = env[:r][::-1]
+    a[i0 : i0 + m, axis] += (dev_g * env).astype(np.float32)
+
+
+def test_a_movement_across_a_lost_packet_stays_one_lm():
+    from lmdetect.model import Recording
+    from tests.synth import START
+
+    fs = 50.0
+    a = quiet(180, fs)
+    _held(a, fs, 60.0, 3.0, 0.06)
+    keep = np.ones(a.shape[0], bool)
+    keep[int(61.2 * fs) : int(61.5 * fs)] = False  # one lost packet in the middle of the movement
+    t = np.arange(a.shape[0]) / fs
+    rec = Recording(a[keep], t[keep], fs, START)
+    reg = to_regular_grid(rec, fit_clock(rec))
+    ev, _ = detect_lms(reg)
+    assert len(ev) == 1
+    assert abs(ev["onset_s"].iloc[0] - 60.0) < 0.5 and abs(ev["duration_s"].iloc[0] - 3.0) < 0.8
+    split, _ = detect_lms(reg, DetectParams(bridge_gap_s=0.0))
+    assert len(split) != 1 or abs(split["duration_s"].iloc[0] - 3.0) >= 0.8  # what bridging fixes
+
+
+def test_movements_before_a_posture_change_do_not_shift_the_resting_orientation():
+    fs = 50.0
+    a = quiet(240, fs)
+    # four movements part of the way towards the new posture (3-s half-sine excursions), then
+    # the leg turns at 120 s
+    m = int(3 * fs)
+    for o in (100.0, 104.0, 108.0, 112.0):
+        i = int(o * fs)
+        a[i : i + m, 1] += (0.05 * np.sin(np.pi * np.arange(m) / m)).astype(np.float32)
+    i0, i1 = int(120 * fs), int(123 * fs)
+    ang = np.linspace(0, np.pi / 2, i1 - i0)
+    a[i0:i1, 1] += np.sin(ang).astype(np.float32)
+    a[i0:i1, 2] += (np.cos(ang) - 1).astype(np.float32)
+    a[i1:, 1] += 1.0
+    a[i1:, 2] -= 1.0
+    reg = _grid(a, fs)
+    ev, _ = detect_lms(reg)
+    post = ev[ev["kind"] == "posture"]
+    assert len(post) == 1 and abs(post["onset_s"].iloc[0] - 120.0) < 0.5
+    assert len(ev) == 5  # the four movements are found on their own
+    # with every block in the median, the baseline moves onto the movements' values first
+    early = detect_lms(reg, DetectParams(baseline_quiet_factor=0.0))[0]
+    assert early["onset_s"].iloc[-1] < 119.0
