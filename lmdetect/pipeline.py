@@ -148,6 +148,18 @@ def _diary_parts(diary: pd.DataFrame | None, start: dt.datetime, rec_end_s: floa
     return DiaryTimes(off_s, on_s, onset_s, wake_s), rls
 
 
+def _detection_levels(trace: MovementTrace) -> dict[str, float | None]:
+    """Median noise floor and onset threshold over the blocks with signal (mg): the size of the
+    smallest movement the night could show."""
+    ok = trace.valid_frac > 0
+    if not ok.any():
+        return {"noise_floor_mg": None, "onset_threshold_mg": None}
+    return {
+        "noise_floor_mg": round(float(np.nanmedian(trace.floor_mg[ok])), 2),
+        "onset_threshold_mg": round(float(np.nanmedian(trace.on_mg[ok])), 2),
+    }
+
+
 def _clock(start: dt.datetime, t_s: float) -> str:
     return (pd.Timestamp(start) + pd.Timedelta(seconds=t_s)).isoformat()
 
@@ -285,6 +297,7 @@ def process_night(
         "clock_drift_ppm": round(clock.drift_ppm, 3),
         "fs_effective_hz": round(reg.fs, 6),
         "masked_pad_h": round(float(mask.sum() / reg.fs / 3600.0), 4),
+        **_detection_levels(trace),
     }
     summary: dict[str, Any] = dict(indices)
     summary.update(

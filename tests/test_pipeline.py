@@ -126,3 +126,14 @@ def test_ankle_sleep_wake_with_the_diary_gets_tst_and_plms_index_close(rls_night
     assert abs(res.summary["tst_h"] - truth["tst_h"]) <= 0.5
     assert abs(res.summary["plms_index"] - truth["plms_index"]) <= 3.0
     assert res.summary["sleep_period_source"] == "diary"
+
+
+def test_quality_reports_the_noise_floor_and_onset_threshold():
+    from tests.synth import quiet, recording
+
+    quiet_rec = process_night(recording(quiet(600, 50.0, noise_g=0.001)))
+    noisy_rec = process_night(recording(quiet(600, 50.0, noise_g=0.008, seed=3)))
+    q, n = quiet_rec.summary["quality"], noisy_rec.summary["quality"]
+    assert q["onset_threshold_mg"] == Config().detect.on_min_mg  # the absolute minimum on a quiet sensor
+    assert n["noise_floor_mg"] > 3 * q["noise_floor_mg"]
+    assert n["onset_threshold_mg"] == pytest.approx(Config().detect.on_factor * n["noise_floor_mg"], rel=0.05)

@@ -170,6 +170,8 @@ NIGHT_METRIC_COLUMNS: tuple[MetricColumn, ...] = (
     _C("side", "Side", "night", None, "ankle the sensor was worn on"),
     _C("rule_set", "Rules", "night", None, "PLM scoring rule set"),
     _C("sleep_source", "Sleep from", "night", None, "where sleep/wake came from"),
+    _C("sleep_period_source", "Sleep period from", "night", None,
+       "what bounds the sleep period: hypnogram, diary sleep onset/final awakening, or actigraphy"),
     _C("tib_h", "TIB (h)", "sleep", 2, "time in bed, lights off to lights on"),
     _C("tst_h", "TST (h)", "sleep", 2, "total sleep time in bed"),
     _C("wake_h", "Wake in bed (h)", "sleep", 2, "wake time in bed (denominator of PLMW/h)"),
@@ -207,6 +209,10 @@ NIGHT_METRIC_COLUMNS: tuple[MetricColumn, ...] = (
     _C("quality.wear_h", "Wear (h)", "quality", 2, "recorded time minus probable non-wear"),
     _C("quality.gap_total_s", "Gaps (s)", "quality", 0, "time missing in gaps"),
     _C("quality.n_backfilled", "Backfilled samples", "quality", None, "samples recovered after link drops"),
+    _C("quality.noise_floor_mg", "Noise floor (mg)", "quality", 1,
+       "median resting level of the movement signal: sensor noise plus what the leg does at rest"),
+    _C("quality.onset_threshold_mg", "Onset threshold (mg)", "quality", 1,
+       "median LM onset threshold: movements much smaller than this cannot be detected"),
 )
 
 _MISSING = object()
