@@ -118,6 +118,7 @@ def score_events_file(
             "source_format": events.source_format,
             "start": None if events.start is None else events.start.isoformat(),
             "n_events_ignored": events.n_ignored,
+            "sleep_period_source": sleep_source,
         }
     )
     return scored, summary, events
