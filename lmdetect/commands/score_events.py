@@ -105,7 +105,9 @@ def score_events_file(
         events = dataclasses.replace(events, lights_on_s=lights_on_s)
     tib_start, tib_end = events.time_in_bed()
 
-    scored = score_lms(events.lms, rules, hypnogram=events.hypnogram, respiratory=events.respiratory)
+    scored = score_lms(
+        events.lms, rules, hypnogram=events.hypnogram, respiratory=events.respiratory, arousals=events.arousals
+    )
     sleep = SleepInfo(events.hypnogram, tib_start, tib_end, sleep_source)
     summary = night_indices(scored, sleep, rules)
     summary.update(

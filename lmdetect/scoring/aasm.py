@@ -54,6 +54,9 @@ class AASM(RuleSet):
         Table 3).
     respiratory_excludes : True
         Such LMs are not scored: they are removed from the series (not series breakers).
+    arousal_gap_s : 0.5
+        An LM and an arousal are associated when there is < 0.5 s between the end of one event
+        and the onset of the other, regardless of which is first (AASM manual, PLM rules).
     pi_imi_min_s : 10, pi_imi_max_s : 90, pi_min_run_imis : 3
         Periodicity index of Ferri et al., Sleep 2006;29:759-69 (independent of the rule set).
     """
@@ -75,6 +78,7 @@ class AASM(RuleSet):
     respiratory_before_s: float = 0.5
     respiratory_after_s: float = 0.5
     respiratory_excludes: bool = True
+    arousal_gap_s: float = 0.5
     pi_imi_min_s: float = 10.0
     pi_imi_max_s: float = 90.0
     pi_min_run_imis: int = 3

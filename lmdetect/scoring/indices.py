@@ -26,6 +26,9 @@ Definitions (docs/scoring.md has the same with the reasoning):
 * ``plm_clm_ratio``: PLM / CLM in the IMI scope (PLMScoRe's "PI", a different quantity).
 * Respiratory keys (``n_clmr``, ``n_plmsnr``, ``plmnr_index``) are ``None`` unless respiratory
   events were given to ``score_lms``.
+* Arousal keys: ``n_plms_arousal`` counts PLMS associated with an arousal (``with_arousal``) and
+  ``plms_arousal_index = n_plms_arousal / tst_h`` (the PLMS-arousal index of PSG reports); both
+  ``None`` unless arousals were given to ``score_lms``.
 """
 
 from __future__ import annotations
@@ -86,6 +89,9 @@ INDEX_KEYS: tuple[str, ...] = (
     "n_clmr",
     "n_plmsnr",
     "plmnr_index",
+    "arousals_scored",
+    "n_plms_arousal",
+    "plms_arousal_index",
 )
 
 # split points of the IMI counts, named in the keys (PLMScoRe ``lm_output``: IMI <10, 10-90, >90 s)
@@ -161,7 +167,12 @@ def _ratio(num: int, den: int) -> float | None:
 
 
 def night_indices(
-    scored: pd.DataFrame, sleep: SleepInfo, rules: RuleSet, *, respiratory_scored: bool | None = None
+    scored: pd.DataFrame,
+    sleep: SleepInfo,
+    rules: RuleSet,
+    *,
+    respiratory_scored: bool | None = None,
+    arousals_scored: bool | None = None,
 ) -> dict[str, Any]:
     """PLM indices of one night.
 
@@ -177,6 +188,8 @@ def night_indices(
     respiratory_scored
         Whether respiratory events were given to ``score_lms``; default: read from
         ``scored.attrs["respiratory"]`` (set by ``score_lms``; lost when a table is read from a file).
+    arousals_scored
+        Whether arousals were given to ``score_lms``; default: ``scored.attrs["arousals"]``.
 
     Returns
     -------
@@ -253,6 +266,16 @@ def night_indices(
         n_clmr = n_plmsnr = None
         plmnr_index = None
 
+    if arousals_scored is None:
+        arousals = bool(scored.attrs.get("arousals", False))
+    else:
+        arousals = bool(arousals_scored)
+    if arousals:
+        n_plms_arousal: int | None = int((plm & is_sleep & s["with_arousal"].to_numpy(dtype=bool)).sum())
+        plms_arousal_index = _per_hour(n_plms_arousal, tst_h)
+    else:
+        n_plms_arousal = plms_arousal_index = None
+
     out: dict[str, Any] = {
         "rule_set": rules.name,
         "sleep_source": sleep.source,
@@ -292,5 +315,8 @@ def night_indices(
         "n_clmr": n_clmr,
         "n_plmsnr": n_plmsnr,
         "plmnr_index": plmnr_index,
+        "arousals_scored": arousals,
+        "n_plms_arousal": n_plms_arousal,
+        "plms_arousal_index": plms_arousal_index,
     }
     return out

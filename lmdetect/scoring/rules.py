@@ -71,6 +71,9 @@ class RuleSet(Params):
     respiratory_excludes
         False: respiratory-related CLMs stay in the primary series (they are flagged and a second
         series without them is computed). True: they are not scored at all.
+    arousal_gap_s
+        An LM and an arousal are associated when they overlap or when less than this separates
+        the end of one from the onset of the other, whichever comes first.
     pi_imi_min_s, pi_imi_max_s, pi_min_run_imis
         Periodicity index (Ferri et al., Sleep 2006;29:759-69): an IMI counts as periodic when
         ``pi_imi_min_s < IMI <= pi_imi_max_s`` and it belongs to a run of at least
@@ -95,6 +98,7 @@ class RuleSet(Params):
     respiratory_before_s: float
     respiratory_after_s: float
     respiratory_excludes: bool
+    arousal_gap_s: float
     pi_imi_min_s: float
     pi_imi_max_s: float
     pi_min_run_imis: int
@@ -110,7 +114,7 @@ class RuleSet(Params):
         ):
             _check_finite(f, getattr(self, f))
             check_positive(f, getattr(self, f))
-        for f in ("same_leg_merge_gap_s", "respiratory_before_s", "respiratory_after_s", "pi_imi_min_s"):
+        for f in ("same_leg_merge_gap_s", "respiratory_before_s", "respiratory_after_s", "arousal_gap_s", "pi_imi_min_s"):
             _check_finite(f, getattr(self, f))
             check_nonnegative(f, getattr(self, f))
         if self.clm_max_duration_bil_s is not None:

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..model import LM_COLUMNS
 from ._common import SLEEP_STAGES, WAKE_STAGE
+from .arousal import arousal_associated
 from .clm import candidate_lms
 from .respiratory import respiratory_related
 from .rules import RuleSet
@@ -28,6 +29,7 @@ EXTRA_COLUMNS: tuple[str, ...] = (
     "in_plmnr_series",
     "is_plms",
     "is_plmw",
+    "with_arousal",
 )
 
 #: All columns of a scored table, in order.
@@ -42,6 +44,7 @@ def score_lms(
     *,
     hypnogram: pd.DataFrame | None = None,
     respiratory: pd.DataFrame | None = None,
+    arousals: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Score leg movements: merge, find candidate LMs (CLM), build PLM series.
 
@@ -62,6 +65,9 @@ def score_lms(
         Respiratory events ``onset_s``, ``duration_s``, ``kind``. With WASM 2016 they flag
         respiratory-related CLMs (``is_clmr``) and a second series without them
         (``in_plmnr_series``); with AASM the LMs in the exclusion window are not scored.
+    arousals : DataFrame, optional
+        Cortical arousals ``onset_s``, ``duration_s`` scored on the EEG; flags the movements
+        associated with one (``with_arousal``, :mod:`lmdetect.scoring.arousal`).
 
     Returns
     -------
@@ -79,10 +85,11 @@ def score_lms(
         score); ``is_clmr`` (respiratory-related CLM; all False without a respiratory table);
         ``in_plmnr_series`` (in a series built with the CLMr removed; equals ``in_plm_series``
         without respiratory events, and with AASM, where CLMr are never scored);
-        ``is_plms``/``is_plmw`` (in a series, with a sleep / wake stage at onset).
+        ``is_plms``/``is_plmw`` (in a series, with a sleep / wake stage at onset);
+        ``with_arousal`` (associated with an arousal; all False without an arousal table).
 
-        ``attrs["rule_set"]`` is the rule set's name, ``attrs["respiratory"]`` whether
-        respiratory events were given.
+        ``attrs["rule_set"]`` is the rule set's name, ``attrs["respiratory"]`` and
+        ``attrs["arousals"]`` whether respiratory events / arousals were given.
 
     Notes
     -----
@@ -130,11 +137,17 @@ def score_lms(
             "in_plmnr_series": in_nr,
             "is_plms": in_series & is_sleep,
             "is_plmw": in_series & is_wake,
+            "with_arousal": (
+                arousal_associated(onset, cand.offset_s, arousals, rules.arousal_gap_s)
+                if arousals is not None
+                else np.zeros(n, dtype=bool)
+            ),
         },
         columns=list(SCORED_COLUMNS),
     )
     out.attrs["rule_set"] = rules.name
     out.attrs["respiratory"] = respiratory is not None
+    out.attrs["arousals"] = arousals is not None
     log.debug(
         "%s: %d movement(s), %d CLM, %d PLM in %d series",
         rules.name,

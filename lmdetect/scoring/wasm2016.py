@@ -58,6 +58,10 @@ class WASM2016(RuleSet):
     respiratory_excludes : False
         The primary PLM index includes all CLMs; an index without CLMr (PLMnr) is reported as
         well (Ferri 2016, abstract).
+    arousal_gap_s : 0.5
+        An LM and an arousal are associated when they overlap or when < 0.5 s separates the end
+        of one from the onset of the other, regardless of which is first (Ferri 2016; PLMScoRe
+        ``add_sleep``, MATPLM: +-0.5 s).
     pi_imi_min_s : 10, pi_imi_max_s : 90, pi_min_run_imis : 3
         Periodicity index: IMIs with 10 < IMI <= 90 s in runs of >= 3 consecutive IMIs (Ferri R,
         Zucconi M, Manconi M, et al. New approaches to the study of periodic leg movements during
@@ -81,6 +85,7 @@ class WASM2016(RuleSet):
     respiratory_before_s: float = 2.0
     respiratory_after_s: float = 10.25
     respiratory_excludes: bool = False
+    arousal_gap_s: float = 0.5
     pi_imi_min_s: float = 10.0
     pi_imi_max_s: float = 90.0
     pi_min_run_imis: int = 3

@@ -182,6 +182,8 @@ NIGHT_METRIC_COLUMNS: tuple[MetricColumn, ...] = (
     _C("plm_index_tib", "PLM/h TIB", "plm", 1, "all PLMs per hour in bed, whatever the stage"),
     _C("plmnr_index", "PLMSnr/h", "plm", 1,
        "non-respiratory PLMS per hour of TST (needs respiratory events)"),
+    _C("plms_arousal_index", "PLMS-arousal/h", "plm", 1,
+       "PLMS associated with an arousal per hour of TST (needs scored arousals)"),
     _C("n_plms", "PLMS", "plm", None, "number of PLMs in sleep"),
     _C("n_plmw", "PLMW", "plm", None, "number of PLMs in wake"),
     _C("n_clm", "CLM", "plm", None, "number of candidate LMs in bed"),

@@ -69,7 +69,7 @@ def write_edf(path: Path, *, with_start: bool = True) -> Path:
     # the same movement again under a PLM label: must not be counted twice
     anns.append(edfio.EdfAnnotation(100.0, 2.0, "PLM/left"))
     anns.append(edfio.EdfAnnotation(180.0, 15.0, "Hypopnea"))
-    anns.append(edfio.EdfAnnotation(230.0, 4.0, "Arousal"))
+    anns.append(edfio.EdfAnnotation(227.3, 4.0, "Arousal"))
     kw = {"starttime": dt.time(22, 30)}
     if with_start:
         kw["recording"] = edfio.Recording(startdate=dt.date(2026, 3, 14))
@@ -103,6 +103,12 @@ def assert_example_night(ev, *, respiratory=True, stages=True):
         assert ev.respiratory is None
 
 
+def assert_one_arousal(ev):
+    assert ev.arousals is not None
+    assert ev.arousals["onset_s"].tolist() == pytest.approx([227.3])
+    assert ev.arousals["duration_s"].tolist() == pytest.approx([4.0])
+
+
 # ------------------------------------------------------------------ RemLogic
 
 
@@ -112,7 +118,8 @@ def test_remlogic_example():
     assert_example_night(ev)
     assert ev.start == dt.datetime(2026, 3, 14, 22, 30)
     assert (ev.lights_off_s, ev.lights_on_s) == (0.0, 480.0)
-    assert ev.ignored == {"AROUSAL-SPONT": 1}
+    assert ev.ignored == {}
+    assert_one_arousal(ev)
     assert ev.time_in_bed() == (0.0, 480.0)
 
 
@@ -207,7 +214,8 @@ def test_nsrr_example():
     assert ev.source_format == "nsrr-xml"
     assert_example_night(ev)  # runs of stages are split into 30-s epochs
     assert ev.start == dt.datetime(2026, 3, 14, 22, 30)
-    assert ev.ignored == {"SpO2 desaturation|SpO2 desaturation": 1, "Arousal|Arousal ()": 1}
+    assert ev.ignored == {"SpO2 desaturation|SpO2 desaturation": 1}
+    assert_one_arousal(ev)
     assert ev.time_in_bed() == (0.0, 480.0)  # no lights events: the hypnogram's span
 
 
@@ -285,7 +293,8 @@ def test_edf_annotations(tmp_path):
     assert_example_night(ev)  # includes: the duplicate PLM/left at 100 s is dropped
     assert ev.start == dt.datetime(2026, 3, 14, 22, 30)
     assert (ev.lights_off_s, ev.lights_on_s) == (0.0, 480.0)
-    assert ev.ignored == {"Arousal": 1}
+    assert ev.ignored == {}
+    assert_one_arousal(ev)
 
 
 def test_edf_with_our_export_vocabulary(tmp_path):
@@ -431,7 +440,7 @@ def test_unknown_labels_are_counted_in_a_log_message(caplog):
     with caplog.at_level(logging.INFO, logger="lmdetect.io.annotations"):
         read_nsrr_xml(NSRR)
     assert any(
-        "ignored 2 event(s)" in r.getMessage() and "SpO2 desaturation" in r.getMessage()
+        "ignored 1 event(s)" in r.getMessage() and "SpO2 desaturation" in r.getMessage()
         for r in caplog.records
     )
 
@@ -463,6 +472,12 @@ def test_unknown_labels_are_counted_in_a_log_message(caplog):
         ("Obstructive apnea|Obstructive Apnea", "", "respiratory", "apnea"),
         ("HYPOPNEA-OBSTRUCTIVE", "", "respiratory", "hypopnea"),
         ("Respiratory effort related arousal|RERA", "", "respiratory", "rera"),
+        ("AROUSAL-SPONT", "EEG.C3-M2", "arousal", ""),
+        ("ASDA arousal|Arousal (ASDA)", "", "arousal", ""),
+        ("Arousal resulting from respiratory effort|Arousal (RESP)", "", "arousal", ""),
+        # arousals that name a leg movement are arousals, not LMs
+        ("Arousal resulting from periodic leg movement|Arousal (PLM)", "", "arousal", ""),
+        ("Arousal (ARO Limb)", "", "arousal", ""),
         ("Lights off", "EEG F4-A1", "lights_off", ""),
         ("LIGHTS-ON", "", "lights_on", ""),
         ("lights_off", "", "lights_off", ""),
@@ -479,8 +494,6 @@ def test_label_vocabulary(label, channel, category, value):
 @pytest.mark.parametrize(
     "label",
     [
-        "Arousal resulting from periodic leg movement|Arousal (PLM)",
-        "Arousal (ARO Limb)",
         "SpO2 desaturation",
         "Sleep stage ?",
         "SLEEP-MT",

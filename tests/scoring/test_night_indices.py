@@ -182,3 +182,13 @@ def test_sleep_info_validation():
 def test_missing_columns_are_reported():
     with pytest.raises(LmdetectError, match="imi_s"):
         night_indices(score_lms(NIGHT, W).drop(columns=["imi_s"]), SleepInfo(None, 0.0, 600.0), W)
+
+
+def test_plms_arousal_index_counts_plms_in_sleep_with_an_arousal():
+    # arousals with the PLMS at 140 (N2) and the PLM at 365 (in wake: a PLMW, not counted)
+    arousals = pd.DataFrame({"onset_s": [141.0, 366.0], "duration_s": [4.0, 4.0]})
+    ix = night_indices(score_lms(NIGHT, W, hypnogram=HYP, arousals=arousals), SleepInfo.from_hypnogram(HYP), W)
+    assert ix["arousals_scored"] is True and ix["n_plms_arousal"] == 1
+    assert ix["plms_arousal_index"] == pytest.approx(1 / (480 / 3600))
+    plain = night_indices(score_lms(NIGHT, W, hypnogram=HYP), SleepInfo.from_hypnogram(HYP), W)
+    assert plain["n_plms_arousal"] is None and plain["plms_arousal_index"] is None

@@ -34,7 +34,7 @@ def test_remlogic_wasm2016(tmp_path, capsys):
     assert s["lmdetect_version"] == __version__
     assert s["input_sha256"] == hashlib.sha256(REMLOGIC.read_bytes()).hexdigest()
     assert s["source_format"] == "remlogic" and s["sleep_source"] == "hypnogram"
-    assert s["start"] == "2026-03-14T22:30:00" and s["n_events_ignored"] == 1
+    assert s["start"] == "2026-03-14T22:30:00" and s["n_events_ignored"] == 0
     assert (s["tib_start_s"], s["tib_end_s"]) == (0.0, 480.0)
     assert s["tst_h"] == pytest.approx(TST_H)
     assert (s["n_clm"], s["n_plm"], s["n_plms"], s["n_series"]) == (9, 9, 9, 2)
@@ -43,7 +43,11 @@ def test_remlogic_wasm2016(tmp_path, capsys):
     # series (185, 205, 225, 245) falls apart
     assert (s["n_clmr"], s["n_plmsnr"]) == (1, 5)
     assert s["plmnr_index"] == pytest.approx(5 / TST_H)
+    # the arousal at 227.3 s starts 0.3 s after the PLM at 225-227 s ends: associated (WASM 2016)
+    assert s["arousals_scored"] is True and s["n_plms_arousal"] == 1
+    assert s["plms_arousal_index"] == pytest.approx(1 / TST_H)
     events = pd.read_csv(out / "events.csv", keep_default_na=False)
+    assert events.loc[events["with_arousal"].astype(str) == "True", "onset_s"].tolist() == [225.0]
     assert tuple(events.columns[: len(EVENTS_LEADING_COLUMNS)]) == EVENTS_LEADING_COLUMNS
     assert len(events) == 10 and events["in_plm_series"].sum() == 9  # 140/140.3 merged, 0.3-s LM dropped
 
@@ -77,6 +81,7 @@ def test_events_csv_with_hypnogram_and_lights(tmp_path):
     assert (s["tib_start_s"], s["tib_end_s"]) == (60.0, 450.0)
     assert s["tst_h"] == pytest.approx(TST_H)
     assert s["n_plms"] == 9 and s["n_clmr"] is None and s["respiratory_scored"] is False
+    assert s["n_plms_arousal"] is None and s["arousals_scored"] is False  # no arousals in the file
 
 
 def test_without_stages_only_time_in_bed_index(tmp_path, capsys):

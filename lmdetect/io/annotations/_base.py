@@ -50,6 +50,8 @@ class ScoredEvents:
         Lights off / on events, if present (the last of each when repeated).
     ignored : mapping of str to int
         Labels that were not used, with their counts.
+    arousals : DataFrame or None
+        onset_s, duration_s of the cortical arousals; None when the file has none.
     """
 
     lms: pd.DataFrame
@@ -61,6 +63,7 @@ class ScoredEvents:
     lights_off_s: float | None = None
     lights_on_s: float | None = None
     ignored: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    arousals: pd.DataFrame | None = None
 
     @property
     def n_ignored(self) -> int:
@@ -108,6 +111,7 @@ class EventCollector:
         self._lm: list[tuple[float, float, str, str]] = []
         self._stage: list[tuple[float, float, str, int]] = []
         self._resp: list[tuple[float, float, str]] = []
+        self._arousal: list[tuple[float, float]] = []
         self.lights_off_s: float | None = None
         self.lights_on_s: float | None = None
         self.ignored: Counter[str] = Counter()
@@ -132,6 +136,8 @@ class EventCollector:
             self._stage.append((onset_s, duration_s, label.value, line or 0))
         elif label.category == "respiratory":
             self._resp.append((onset_s, duration_s, label.value))
+        elif label.category == "arousal":
+            self._arousal.append((onset_s, duration_s))
         elif label.category == "lights_off":
             self.lights_off_s = onset_s
         elif label.category == "lights_on":
@@ -154,6 +160,10 @@ class EventCollector:
                     "kind": pd.Series([x[2] for x in r], dtype=object),
                 }
             )
+        arousals = None
+        if self._arousal:
+            a = sorted(set(self._arousal))
+            arousals = pd.DataFrame({"onset_s": [x[0] for x in a], "duration_s": [x[1] for x in a]})
         if self.ignored:
             top = ", ".join(f"{k!r} x{v}" for k, v in self.ignored.most_common(8))
             more = "" if len(self.ignored) <= 8 else f" and {len(self.ignored) - 8} more label(s)"
@@ -165,11 +175,12 @@ class EventCollector:
                 more,
             )
         log.info(
-            "%s: %d leg movement(s), %s, %d respiratory event(s)",
+            "%s: %d leg movement(s), %s, %d respiratory event(s), %d arousal(s)",
             self.path,
             len(lms),
             f"{len(hyp)} stage epoch(s)" if hyp is not None else "no hypnogram",
             0 if resp is None else len(resp),
+            0 if arousals is None else len(arousals),
         )
         return ScoredEvents(
             lms=lms,
@@ -181,6 +192,7 @@ class EventCollector:
             lights_off_s=self.lights_off_s,
             lights_on_s=self.lights_on_s,
             ignored=dict(self.ignored),
+            arousals=arousals,
         )
 
     def _lm_table(self, extra: Mapping[str, list[object]] | None) -> pd.DataFrame:

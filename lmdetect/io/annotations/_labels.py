@@ -15,6 +15,9 @@ same label. The labels recognised (see docs/scoring.md, "Scored-event files"):
   ``W``/``N1``/``N2``/``N3``/``R``.
 * respiratory events: anything naming an apnea, a hypopnea or a RERA (``Obstructive apnea``,
   ``APNEA-CENTRAL``, ``Hypopnea``, ``Respiratory effort related arousal|RERA``).
+* arousals: any other label naming an arousal (``AROUSAL-SPONT``, ``Arousal``, ``ASDA
+  arousal|Arousal (ASDA)``, ``Arousal resulting from periodic leg movement|Arousal (PLM)``); an
+  arousal label is never read as a leg movement.
 * ``movement/posture`` and ``movement/gross`` (our own EDF+ export): movements that are never
   candidate LMs, read with kind ``posture`` / ``gross`` so they break series again.
 * ``Lights off`` / ``Lights on`` (also ``LIGHTS-OFF``, ``lights_out``).
@@ -61,7 +64,7 @@ _STAGE_PREFIXES = ("sleep stage ", "sleepstage ", "sleep ", "stage ")
 class Label:
     """What an event label means: ``category`` is ``lm`` (``value`` = side, ``kind`` = movement
     kind of lmdetect.model.LM_KINDS), ``stage`` (``value`` = W/N1/N2/N3/R), ``respiratory``
-    (``value`` = apnea/hypopnea/rera), ``lights_off`` or ``lights_on``."""
+    (``value`` = apnea/hypopnea/rera), ``arousal``, ``lights_off`` or ``lights_on``."""
 
     category: str
     value: str = ""
@@ -146,6 +149,8 @@ def classify(label: str, channel: str = "") -> Label | None:
     if resp is not None:
         return Label("respiratory", resp)
     tokens = norm.split()
+    if any(t.startswith("arousal") for t in tokens):  # EEG arousals of any cause (not RERA: above)
+        return Label("arousal")
     kind = "lm"
     if len(tokens) == 2 and tokens[0] == "movement" and tokens[1] in ("posture", "gross"):
         kind = tokens[1]
