@@ -103,21 +103,31 @@ def score_sleep_wake(
 ) -> NDArray[np.bool_]:
     """True = sleep, per epoch.
 
-    ``activity`` is the moving fraction per epoch (NaN epochs count as wake); ``load`` the
+    ``activity`` is the moving fraction per epoch, NaN where the epoch has no signal (a gap):
+    such epochs are returned as sleep but carry no evidence (the pipeline leaves them out of
+    sleep and wake time) and do not count towards their neighbours' scores. ``load`` is the
     non-periodic movement load per epoch (:func:`epoch_movement_load`), optional.
     """
-    a = np.nan_to_num(activity, nan=1.0)
+    seen = np.isfinite(activity)
+    a = np.where(seen, activity, 0.0)
     w = np.asarray(params.weights, dtype=np.float64)
-    padded = np.concatenate((np.zeros(4), a, np.zeros(2)))
-    # score[i] = sum_j w[j] * a[i + j - 4]
-    score = np.zeros(a.size)
+    # score[i] = sum_j w[j] * a[i + j - 4] over the epochs with signal, rescaled to the full
+    # weight: an epoch next to a gap is scored from its observed neighbours, and a gap (no
+    # signal, so no evidence either way) neither wakes its neighbours nor starts Webster's rules
+    num = np.zeros(a.size)
+    den = np.zeros(a.size)
+    pa = np.concatenate((np.zeros(4), a, np.zeros(2)))
+    ps = np.concatenate((np.zeros(4), seen, np.zeros(2)))
     for j in range(7):
-        score += w[j] * padded[j : j + a.size]
-    wake = score > params.threshold
+        num += w[j] * pa[j : j + a.size]
+        den += w[j] * ps[j : j + a.size]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(den > 0, num / den * w.sum(), 0.0)
+    wake = (score > params.threshold) & seen
     if load is not None and params.load_threshold_mg_s > 0:
         k = params.load_window_epochs
         windowed = np.convolve(np.nan_to_num(load), np.ones(2 * k + 1), mode="same")
-        wake |= windowed > params.load_threshold_mg_s
+        wake |= (windowed > params.load_threshold_mg_s) & seen
     if params.rescore:
         wake = _webster(wake, params.epoch_s)
     return ~wake

@@ -65,3 +65,14 @@ def test_irregular_movements_make_wake_but_a_plm_series_or_one_twitch_does_not()
     assert s[40:57].all()  # the PLM series: sleep
     assert s[5:15].all()  # the twitch: sleep
     assert score_sleep_wake(act, SleepWakeParams(load_threshold_mg_s=0.0), load).all()  # rule off
+
+
+def test_a_gap_neither_wakes_its_neighbours_nor_starts_webster_rescoring():
+    p = SleepWakeParams()
+    act = np.full(60, 0.02)
+    act[20:30] = np.nan  # 5 min without signal
+    s = score_sleep_wake(act, p)
+    assert s.all()  # the gap epochs carry no evidence; their neighbours stay sleep
+    act[40:50] = 0.6  # real restlessness still scores wake, and Webster rescoring follows it
+    s = score_sleep_wake(act, p)
+    assert not s[40:50].any() and not s[50:52].any() and s[:40].all()
