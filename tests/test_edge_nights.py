@@ -68,3 +68,12 @@ def test_a_file_with_30_percent_gaps_counts_only_observed_time():
     # a PLM every 25 s: close to 144/h over the observed time (series break at the gaps)
     assert 125 < s["plms_index"] <= 144
     assert not (res.events["onset_s"].between(600.0, 900.0)).any()  # nothing detected in a gap
+
+
+def test_noise_on_a_single_axis_makes_no_periodic_series():
+    # a faulty axis: 10 mg of white noise on x only; its magnitude swings far above its mean
+    rng = np.random.default_rng(1)
+    a = quiet(2 * 3600, FS, noise_g=0.001)
+    a[:, 0] += rng.normal(0.0, 0.01, a.shape[0]).astype(np.float32)
+    s = process_night(recording(a)).summary
+    assert s["n_plm"] == 0 and s["n_lm"] < 20  # without the peak floor: ~140 LMs, ~90 in series

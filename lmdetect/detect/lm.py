@@ -209,6 +209,33 @@ def _runs(b: NDArray[np.bool_]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
 
 
+def _rest_level(per_block: NDArray, win: int, percentile: float) -> NDArray[np.float64]:
+    """A low percentile over a sliding window of blocks (robust to the movements themselves);
+    blocks with no valid neighbourhood take the nearest estimate, 0 when there is none."""
+    level = (
+        pd.Series(per_block)
+        .rolling(win, center=True, min_periods=1)
+        .quantile(percentile / 100.0)
+        .to_numpy(dtype=np.float64)
+    )
+    level = np.array(level, dtype=np.float64)  # a writable copy (pandas may hand out read-only views)
+    if np.isnan(level).all():
+        level[:] = 0.0
+        return level
+    return pd.Series(level).ffill().bfill().to_numpy()
+
+
+def _block_max(x: NDArray[np.floating], w: NDArray[np.bool_], block: int) -> NDArray[np.float64]:
+    """Maximum of the valid samples per block (NaN for a block without any), same blocks as
+    :func:`_block_mean`."""
+    k = x.size // block
+    m = np.where(w[: k * block], x[: k * block], -np.inf).reshape(k, block).max(axis=1)
+    if x.size > k * block:
+        xt, wt = x[k * block :], w[k * block :]
+        m = np.append(m, xt[wt].max() if wt.any() else -np.inf)
+    return np.where(np.isfinite(m), m, np.nan)
+
+
 def _block_mean(x: NDArray[np.floating], w: NDArray[np.bool_], block: int) -> tuple[NDArray, NDArray]:
     k = x.size // block
     xs = x[: k * block].reshape(k, block)
@@ -267,19 +294,17 @@ def detect_lms(
     bmean, bcnt = _block_mean(env, usable, block)
     k = bmean.size
     win = max(1, round(params.floor_window_s / params.floor_block_s))
-    floor = (
-        pd.Series(bmean)
-        .rolling(win, center=True, min_periods=1)
-        .quantile(params.floor_percentile / 100.0)
-        .to_numpy(dtype=np.float64)
-    )
-    floor = np.array(floor, dtype=np.float64)  # a writable copy (pandas may hand out read-only views)
-    if np.isnan(floor).all():
-        floor[:] = 0.0
-    else:  # blocks with no valid neighbourhood take the nearest estimate
-        floor = pd.Series(floor).ffill().bfill().to_numpy()
+    floor = _rest_level(bmean, win, params.floor_percentile)
     on_b = np.maximum(params.on_min_mg, params.on_factor * floor)
     off_b = np.maximum(params.off_min_mg, params.off_factor * floor)
+    if params.peak_floor_factor > 0:
+        # the rest level's peaks: the same low percentile of the per-block envelope maxima. On
+        # noise spread over three axes the envelope barely fluctuates and the mean-based floor
+        # governs; noise that lives on one axis (a faulty axis) swings far above its mean, and
+        # the thresholds must clear its peaks, not only its mean.
+        peak = _rest_level(_block_max(env, usable, block), win, params.floor_percentile)
+        off_b = np.maximum(off_b, params.peak_floor_factor * peak)
+        on_b = np.maximum(on_b, params.peak_floor_factor * peak * params.on_factor / params.off_factor)
     reps = np.full(k, block)
     reps[-1] = n - block * (k - 1)
     off_s = np.repeat(off_b.astype(np.float32), reps)

@@ -74,9 +74,9 @@ def _detection(config: Config) -> str:
         "Leg movements (LMs) were detected after the sensor clock was fitted to the host clock and gaps were "
         f"masked. Each axis was low-passed at {_g(d.lowpass_hz)} Hz (Butterworth, order {d.filter_order}, "
         "zero "
-        f"phase); the resting orientation was the running median of {_g(d.baseline_block_s)}-s block means "
-        "over "
-        f"{_g(d.baseline_window_s)} s, and the movement signal the magnitude of the deviation from it, in "
+        f"phase); the resting orientation was the median of the {_g(d.baseline_block_s)}-s block means of "
+        f"the blocks at rest over the {_g(d.baseline_window_s)} s before or after, whichever was closer, "
+        "and the movement signal the magnitude of the deviation from it, in "
         "mg, "
         f"smoothed over {_g(d.envelope_s)} s (the envelope). "
         f"An LM started when this envelope exceeded the larger of {_g(d.on_min_mg)} mg and "
@@ -84,14 +84,23 @@ def _detection(config: Config) -> str:
         "the "
         f"larger of {_g(d.off_min_mg)} mg and {_g(d.off_factor)} times the floor; the floor was the "
         f"{_g(d.floor_percentile)}th percentile of {_g(d.floor_block_s)}-s mean envelopes over a sliding "
-        f"{_g(d.floor_window_s)}-s window. LMs shorter than {_g(d.min_duration_s)} s, or without a "
+        f"{_g(d.floor_window_s)}-s window"
+        + (
+            f", and both thresholds cleared {_g(d.peak_floor_factor)} times the same percentile of the "
+            f"{_g(d.floor_block_s)}-s envelope maxima (the onset threshold {_g(d.on_factor / d.off_factor)} "
+            "times that)"
+            if d.peak_floor_factor > 0
+            else ""
+        )
+        + f". LMs shorter than {_g(d.min_duration_s)} s, or without a "
         f"{_g(d.morphology_window_s)}-s window whose median exceeded the offset threshold, were dropped, and "
         f"LMs less than {_g(d.merge_gap_s)} s apart were joined (the structure of the WASM 2016 EMG rules "
         "carried over to acceleration). A movement after which the direction of gravity changed by more than "
         f"{_g(d.posture_angle_deg)} degrees was a posture change, one peaking above "
         f"{_g(d.gross_amplitude_mg)} mg "
         f"a gross body movement; neither is a candidate LM. No LM was detected within {_g(d.gap_guard_s)} s "
-        "of a gap. The detection thresholds were tuned on simulated nights and have not been validated "
+        "of a gap (within a shorter gap's own length), but a movement seen on both sides of a gap of up to "
+        f"{_g(d.bridge_gap_s)} s was carried across it. The detection thresholds were tuned on simulated nights and have not been validated "
         "against polysomnography."
     )
 
