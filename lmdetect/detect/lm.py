@@ -103,6 +103,16 @@ def movement_magnitude(reg: RegularSignal, params: DetectParams) -> NDArray[np.f
     return (np.sqrt(np.einsum("ij,ij->i", d, d)) * np.float32(1000.0)).astype(np.float32, copy=False)
 
 
+def _centred_median(bm: NDArray, size: int) -> NDArray[np.float32]:
+    """Centred running median of ``size`` blocks per axis, the edges padded with edge values
+    (medfilt pads with zeros; it is an order of magnitude faster than ndimage.median_filter)."""
+    k, half = bm.shape[0], size // 2
+    padded = np.pad(bm, ((half, half), (0, 0)), mode="edge")
+    return np.stack([signal.medfilt(padded[:, j], size)[half : half + k] for j in range(3)], axis=1).astype(
+        np.float32
+    )
+
+
 def _resting_orientation(bm: NDArray, size: int, quiet_factor: float) -> NDArray[np.float32]:
     """The resting orientation per block, from the block means ``bm`` (k, 3).
 
@@ -119,24 +129,20 @@ def _resting_orientation(bm: NDArray, size: int, quiet_factor: float) -> NDArray
 
     Where a window holds no resting block the centred median of all blocks is used.
     """
-    k = bm.shape[0]
-    half = size // 2
-    # medfilt pads with zeros: pad with the edge values instead (an order of magnitude faster
-    # than ndimage.median_filter here)
-    padded = np.pad(bm, ((half, half), (0, 0)), mode="edge")
-    full = np.stack([signal.medfilt(padded[:, j], size)[half : half + k] for j in range(3)], axis=1)
     if quiet_factor <= 0:
-        return full.astype(np.float32)
+        return _centred_median(bm, size)
     step = np.sqrt((np.diff(bm, axis=0) ** 2).sum(axis=1))
     change = np.maximum(np.r_[step[:1], step], np.r_[step, step[-1:]])  # to either neighbour
     moving = change > quiet_factor * float(np.median(change))
     if not moving.any():
-        return full.astype(np.float32)
+        return _centred_median(bm, size)
     rest = pd.DataFrame(np.where(moving[:, None], np.nan, bm))
     before = rest.rolling(size, min_periods=1).median().to_numpy()
     after = rest.iloc[::-1].rolling(size, min_periods=1).median().to_numpy()[::-1]
-    before = np.where(np.isnan(before), full, before)
-    after = np.where(np.isnan(after), full, after)
+    if np.isnan(before).any() or np.isnan(after).any():  # windows without a resting block
+        full = _centred_median(bm, size)
+        before = np.where(np.isnan(before), full, before)
+        after = np.where(np.isnan(after), full, after)
     d_before = ((bm - before) ** 2).sum(axis=1)
     d_after = ((bm - after) ** 2).sum(axis=1)
     return np.where((d_before <= d_after)[:, None], before, after).astype(np.float32)
