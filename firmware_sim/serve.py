@@ -74,6 +74,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("raw", "delta", "delta-counts"),
         help="ACC frame format (default: the model's)",
     )
+    dev.add_argument("--movesense", action="store_true", help="also present a Movesense-like GSP device")
+    dev.add_argument("--movesense-name", default="Movesense 220330000122", help="its advertised name")
+    dev.add_argument("--movesense-address", default="C0:FF:EE:00:00:03", help="its address")
+    dev.add_argument(
+        "--movesense-range", type=int, default=8, choices=(2, 4, 8, 16), help="its accelerometer range (+- g)"
+    )
     faults = parser.add_argument_group("faults (times in simulated seconds)")
     faults.add_argument("--loss", type=float, default=0.0, help="probability of losing a live packet")
     faults.add_argument("--drop-every", type=float, help="drop the link every N s ...")
@@ -106,7 +112,9 @@ def _source(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def build_peripherals(args: argparse.Namespace) -> list:  # type: ignore[type-arg]
-    """The peripherals ``args`` ask for (the open-profile device, and the Polar-like one)."""
+    """The peripherals ``args`` ask for (the open-profile device, the Polar-like and Movesense-like ones)."""
+    from .bluez.gsp import MovesenseGspFirmware
+    from .bluez.movesense import MovesensePeripheral
     from .bluez.open_profile import OpenProfilePeripheral
     from .bluez.pmd import PolarPmdFirmware
     from .bluez.polar import PolarPeripheral
@@ -133,6 +141,9 @@ def build_peripherals(args: argparse.Namespace) -> list:  # type: ignore[type-ar
             faults=FaultPlan(drift_ppm=args.drift_ppm),
         )
         out.append(PolarPeripheral(pmd, args.polar_name, args.polar_address))
+    if args.movesense:
+        gsp = MovesenseGspFirmware(source, range_g=args.movesense_range, faults=FaultPlan(drift_ppm=args.drift_ppm))
+        out.append(MovesensePeripheral(gsp, args.movesense_name, args.movesense_address))
     return out
 
 

@@ -9,6 +9,8 @@ from .clock import SimClock
 from .control import ControlClient, ControlService
 from .daemon import VirtualBlueZ
 from .gatt import Characteristic, Descriptor, GattError, Service
+from .gsp import MovesenseGspFirmware
+from .movesense import MovesensePeripheral
 from .open_profile import OpenProfilePeripheral
 from .peripheral import Notification, Peripheral
 from .pmd import PolarPmdFirmware
@@ -24,6 +26,8 @@ __all__ = [
     "Descriptor",
     "GattError",
     "Service",
+    "MovesenseGspFirmware",
+    "MovesensePeripheral",
     "OpenProfilePeripheral",
     "Notification",
     "Peripheral",

@@ -10,17 +10,21 @@ import sys
 from pathlib import Path
 
 NAME = "collect"
-HELP = "record a night from a BLE ankle sensor (open profile or Polar) into a .lmr file"
+HELP = "record a night from a BLE ankle sensor (open profile, Polar or Movesense) into a .lmr file"
 
 _EPILOG = """\
 Connects only to the device given by --device (exact advertised name or address); a name shared
 by two devices is refused. Notifications go to a crash-safe .lmr file; link drops are reconnected
-with backoff and the gap is backfilled from the sensor's ring buffer (open profile). If --out
-already exists, the night is continued (same device required), e.g. after a crash. Ctrl-C or
-SIGTERM stops cleanly (a second Ctrl-C skips the final backfill). The status line goes to stderr.
+with backoff and the gap is backfilled from the sensor's ring buffer (open profile; Polar and
+Movesense cannot resend: their gaps are recorded from the timestamps). If --out already exists,
+the night is continued (same device required), e.g. after a crash. Ctrl-C or SIGTERM stops
+cleanly (a second Ctrl-C skips the final backfill). The status line goes to stderr.
 """
 
 _UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0}
+#: --rate and --range when not given (Movesense: 52 Hz, one of its rates; its range is not set).
+_DEFAULT_RATE_HZ = {"open": 50.0, "polar": 50.0, "movesense": 52.0}
+_DEFAULT_RANGE_G = 8.0
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
 
 
@@ -51,20 +55,44 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("--device", required=True, metavar="NAME_OR_ADDRESS", help="exact advertised name or Bluetooth address")
     p.add_argument("--out", required=True, metavar="FILE.lmr", help="recording to write (continued if it exists)")
-    p.add_argument("--sensor", choices=["open", "polar"], default="open", help="sensor protocol (default: open)")
+    p.add_argument("--sensor", choices=["open", "polar", "movesense"], default="open",
+                   help="sensor protocol (default: open)")
     p.add_argument("--duration", type=parse_duration, metavar="DURATION",
                    help="length of the night from the start of the file, e.g. 8h (default: until stopped)")
     p.add_argument("--side", choices=["left", "right", "both", "unknown"], help="ankle the sensor is worn on")
-    p.add_argument("--rate", type=_positive_float, default=50.0, metavar="HZ",
-                   help="sampling rate; the nearest the sensor supports is used (default 50)")
-    p.add_argument("--range", type=_positive_float, default=8.0, metavar="G", dest="range_g",
-                   help="full scale in g; the nearest the sensor supports is used (default 8)")
+    p.add_argument("--rate", type=_positive_float, metavar="HZ",
+                   help="sampling rate; the nearest the sensor supports is used (default 50); "
+                   "Movesense: exactly one of 13, 26, 52, 104, 208, 416, 833, 1666 (default 52)")
+    p.add_argument("--range", type=_positive_float, metavar="G", dest="range_g",
+                   help="full scale in g; the nearest the sensor supports is used (default 8); "
+                   "not for Movesense, whose range stays at the sensor's own setting")
     p.add_argument("--adapter", metavar="HCI", help="Bluetooth adapter, e.g. hci0 (default: the system's)")
     p.add_argument("--scan-timeout", type=_positive_float, default=20.0, metavar="S",
                    help="seconds one scan looks for the device (default 20)")
     p.add_argument("--watchdog", type=_positive_float, default=10.0, metavar="S",
                    help="seconds without data before the link is reset (default 10)")
     p.add_argument("--quiet", action="store_true", help="no status line")
+
+
+def adapter_options(sensor: str, rate_hz: float | None, range_g: float | None) -> dict[str, float]:
+    """Adapter options from ``--rate`` and ``--range`` (None: not given); ConfigError if unusable."""
+    from ..adapters.movesense import RATES_HZ
+    from ..errors import ConfigError
+
+    rate = _DEFAULT_RATE_HZ.get(sensor, 50.0) if rate_hz is None else float(rate_hz)
+    if sensor != "movesense":
+        return {"rate_hz": rate, "range_g": _DEFAULT_RANGE_G if range_g is None else float(range_g)}
+    # the rate is part of the GSP resource path: there is no "nearest" to fall back on
+    if rate not in RATES_HZ:
+        raise ConfigError(
+            f"--rate {rate:g} is not a Movesense accelerometer rate; choose one of {', '.join(map(str, RATES_HZ))}"
+        )
+    if range_g is not None:
+        raise ConfigError(
+            "--range cannot be used with --sensor movesense: the collector leaves the sensor's range "
+            "(/Meas/Acc/Config) at its own setting and stores values on a +-16 g scale"
+        )
+    return {"rate_hz": rate}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".lmr":
         raise ConfigError(f"{out}: --out must be a .lmr file")
-    adapter = make_adapter(args.sensor, rate_hz=args.rate, range_g=args.range_g)
+    adapter = make_adapter(args.sensor, **adapter_options(args.sensor, args.rate, args.range_g))
     plan = NightPlan(device=args.device, out=out, duration_s=args.duration, side=args.side)
     params = CollectorParams(scan_timeout_s=args.scan_timeout, watchdog_s=args.watchdog)
     display = None if args.quiet else StatusDisplay(sys.stderr)
