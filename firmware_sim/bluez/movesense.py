@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import re
 
-from lmdetect import protocol as p
 from lmdetect.errors import ConfigError
 
 from .gatt import Characteristic, Service
 from .gsp import GSP_NOTIFY_UUID, GSP_SERVICE_UUID, GSP_WRITE_UUID, MovesenseGspFirmware
-from .peripheral import Notification, Peripheral
+from .peripheral import Notification, Peripheral, battery_service, device_info_service
 
 __all__ = ["MovesensePeripheral", "SUUNTO_COMPANY_ID"]
 
@@ -55,23 +54,8 @@ class MovesensePeripheral(Peripheral):
                     Characteristic(GSP_NOTIFY_UUID, ("notify",), on_subscribe=fw.set_notifying),
                 ],
             ),
-            Service(
-                p.BATTERY_SERVICE_UUID,
-                [
-                    Characteristic(
-                        p.BATTERY_LEVEL_UUID, ("read", "notify"), on_read=lambda: bytes([self._battery_pct])
-                    )
-                ],
-            ),
-            Service(
-                p.DEVICE_INFO_SERVICE_UUID,
-                [
-                    Characteristic(p.MANUFACTURER_NAME_UUID, ("read",), b"firmware_sim (Movesense-like)"),
-                    Characteristic(p.MODEL_NUMBER_UUID, ("read",), b"Movesense (simulated)"),
-                    Characteristic(p.SERIAL_NUMBER_UUID, ("read",), self.serial.encode()),
-                    Characteristic(p.FIRMWARE_REVISION_UUID, ("read",), b"sim-gsp-1"),
-                ],
-            ),
+            battery_service(lambda: self._battery_pct),
+            device_info_service("firmware_sim (Movesense-like)", "Movesense (simulated)", "sim-gsp-1", self.serial),
         ]
 
     def _on_command(self, value: bytes) -> None:

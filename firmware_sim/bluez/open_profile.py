@@ -14,7 +14,7 @@ from lmdetect import protocol as p
 
 from ..device import SensorFirmware
 from .gatt import Characteristic, Service
-from .peripheral import Notification, Peripheral
+from .peripheral import Notification, Peripheral, battery_service, device_info_service
 
 __all__ = ["OpenProfilePeripheral"]
 
@@ -56,26 +56,8 @@ class OpenProfilePeripheral(Peripheral):
                     Characteristic(p.INFO_UUID, ("read",), on_read=fw.info_bytes),
                 ],
             ),
-            Service(
-                p.BATTERY_SERVICE_UUID,
-                [
-                    Characteristic(
-                        p.BATTERY_LEVEL_UUID,
-                        ("read", "notify"),
-                        on_read=lambda: bytes([fw.battery_pct]),
-                        on_subscribe=self._on_battery_subscribe,
-                    )
-                ],
-            ),
-            Service(
-                p.DEVICE_INFO_SERVICE_UUID,
-                [
-                    Characteristic(p.MANUFACTURER_NAME_UUID, ("read",), cfg.manufacturer.encode()),
-                    Characteristic(p.MODEL_NUMBER_UUID, ("read",), cfg.model.encode()),
-                    Characteristic(p.SERIAL_NUMBER_UUID, ("read",), cfg.serial.encode()),
-                    Characteristic(p.FIRMWARE_REVISION_UUID, ("read",), cfg.firmware_revision.encode()),
-                ],
-            ),
+            battery_service(lambda: fw.battery_pct, on_subscribe=self._on_battery_subscribe),
+            device_info_service(cfg.manufacturer, cfg.model, cfg.firmware_revision, cfg.serial),
         ]
 
     @property

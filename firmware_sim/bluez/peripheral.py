@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 from lmdetect.errors import ConfigError
 
+from lmdetect import protocol as p
+
 from ..faults import FaultPlan
 from .gatt import Characteristic, Service, assign_handles
 
@@ -107,3 +109,29 @@ class Peripheral(abc.ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.address}>"
+
+
+def battery_service(
+    level_pct: Callable[[], int], on_subscribe: Callable[[bool], None] | None = None
+) -> Service:
+    """The standard Battery Service: a readable, notifiable Battery Level (percent)."""
+    return Service(
+        p.BATTERY_SERVICE_UUID,
+        [
+            Characteristic(
+                p.BATTERY_LEVEL_UUID, ("read", "notify"), on_read=lambda: bytes([level_pct()]), on_subscribe=on_subscribe
+            )
+        ],
+    )
+
+
+def device_info_service(manufacturer: str, model: str, firmware: str, serial: str | None = None) -> Service:
+    """The standard Device Information Service with the strings the collector reads."""
+    chars = [
+        Characteristic(p.MANUFACTURER_NAME_UUID, ("read",), manufacturer.encode()),
+        Characteristic(p.MODEL_NUMBER_UUID, ("read",), model.encode()),
+    ]
+    if serial is not None:
+        chars.append(Characteristic(p.SERIAL_NUMBER_UUID, ("read",), serial.encode()))
+    chars.append(Characteristic(p.FIRMWARE_REVISION_UUID, ("read",), firmware.encode()))
+    return Service(p.DEVICE_INFO_SERVICE_UUID, chars)

@@ -4,10 +4,8 @@ device information, so the collector's Polar control flow runs end to end on the
 
 from __future__ import annotations
 
-from lmdetect import protocol as p
-
 from .gatt import Characteristic, Service
-from .peripheral import Notification, Peripheral
+from .peripheral import Notification, Peripheral, battery_service, device_info_service
 from .pmd import PMD_CONTROL_UUID, PMD_DATA_UUID, PMD_SERVICE_UUID, PolarPmdFirmware
 
 __all__ = ["PolarPeripheral"]
@@ -48,22 +46,8 @@ class PolarPeripheral(Peripheral):
                     Characteristic(PMD_DATA_UUID, ("notify",), on_subscribe=fw.set_notifying),
                 ],
             ),
-            Service(
-                p.BATTERY_SERVICE_UUID,
-                [
-                    Characteristic(
-                        p.BATTERY_LEVEL_UUID, ("read", "notify"), on_read=lambda: bytes([self._battery_pct])
-                    )
-                ],
-            ),
-            Service(
-                p.DEVICE_INFO_SERVICE_UUID,
-                [
-                    Characteristic(p.MANUFACTURER_NAME_UUID, ("read",), b"firmware_sim (Polar-like)"),
-                    Characteristic(p.MODEL_NUMBER_UUID, ("read",), fw.model.name.encode()),
-                    Characteristic(p.FIRMWARE_REVISION_UUID, ("read",), b"sim-pmd-1"),
-                ],
-            ),
+            battery_service(lambda: self._battery_pct),
+            device_info_service("firmware_sim (Polar-like)", fw.model.name, "sim-pmd-1"),
         ]
 
     def _on_control_write(self, value: bytes) -> bytes:
