@@ -16,8 +16,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ..errors import LmdetectError
-from ._common import EPS_S
+from ._events import event_times, near_any
 
 __all__ = ["arousal_associated"]
 
@@ -29,28 +28,6 @@ def arousal_associated(
 
     ``arousals`` has columns onset_s and duration_s (seconds since the recording start).
     """
-    missing = [c for c in ("onset_s", "duration_s") if c not in arousals.columns]
-    if missing:
-        raise LmdetectError(f"arousal table lacks column(s) {', '.join(missing)}")
-    try:
-        a0 = pd.to_numeric(arousals["onset_s"]).to_numpy(dtype=np.float64, na_value=np.nan)
-        dur = pd.to_numeric(arousals["duration_s"]).to_numpy(dtype=np.float64, na_value=np.nan)
-    except (TypeError, ValueError) as exc:
-        raise LmdetectError(f"arousal onset_s/duration_s must be numeric: {exc}") from exc
-    if not (np.isfinite(a0).all() and np.isfinite(dur).all()) or (dur < 0).any():
-        raise LmdetectError("arousal onset_s/duration_s must be finite, durations >= 0")
-    out = np.zeros(onset_s.shape, dtype=bool)
-    if a0.size == 0 or onset_s.size == 0:
-        return out
-    # widen each arousal by the gap on both sides (open interval: the gap must be < gap_s)
-    w0 = a0 - gap_s
-    w1 = a0 + dur + gap_s
-    order = np.argsort(w0, kind="stable")
-    w0 = w0[order]
-    w1_max = np.maximum.accumulate(w1[order])
-    # windows starting before the movement's offset, and of those the latest-ending one must end
-    # after its onset
-    k = np.searchsorted(w0, offset_s - EPS_S, side="left")
-    has = k > 0
-    out[has] = w1_max[k[has] - 1] > onset_s[has] + EPS_S
-    return out
+    a0, a1 = event_times(arousals, "arousal")
+    # widen each arousal by the gap on both sides; open intervals: the gap must be < gap_s
+    return near_any(onset_s, offset_s, a0 - gap_s, a1 + gap_s, closed=False)
