@@ -80,6 +80,7 @@ def read_diary(path: str | os.PathLike[str]) -> pd.DataFrame:
         (float, NaN for start-only rows), note; sorted by start.
     """
     rows = []
+    sleep_times: dict[str, list[tuple[int, dt.datetime]]] = {"sleep_onset": [], "final_awakening": []}
     for line, r in _rows(path, ("kind", "start")):
         kind = r.get("kind", "")
         if kind not in DIARY_KINDS:
@@ -99,6 +100,8 @@ def read_diary(path: str | os.PathLike[str]) -> pd.DataFrame:
                 raise FormatError(path, f"severity {r.get('severity')!r} is not a number 0-10", line=line) from None
             if not 0 <= sev <= 10:
                 raise FormatError(path, f"severity {sev:g} is outside 0-10", line=line)
+        if kind in sleep_times:
+            sleep_times[kind].append((line, start))
         rows.append(
             {
                 "kind": kind,
@@ -107,6 +110,13 @@ def read_diary(path: str | os.PathLike[str]) -> pd.DataFrame:
                 "severity": sev,
                 "note": r.get("note", ""),
             }
+        )
+    onsets, wakes = sleep_times["sleep_onset"], sleep_times["final_awakening"]
+    if len(onsets) == 1 and len(wakes) == 1 and wakes[0][1] <= onsets[0][1]:
+        # one night's diary: checked here so the error names the file (several nights are
+        # checked night by night when processed)
+        raise FormatError(
+            path, f"final_awakening is not after the sleep_onset of line {onsets[0][0]}", line=wakes[0][0]
         )
     df = pd.DataFrame(rows, columns=["kind", "start", "end", "severity", "note"])
     if len(df):

@@ -55,3 +55,14 @@ def test_pad_log(tmp_path):
     p.write_text("start,end,intensity\n2026-03-14T22:50:00+01:00,soon,5\n")
     with pytest.raises(FormatError, match="pad.csv, line 2"):
         read_pad_log(p)
+
+
+def test_final_awakening_before_sleep_onset_names_file_and_line(tmp_path):
+    p = tmp_path / "d.csv"
+    p.write_text(
+        "kind,start,end,severity,note\n"
+        "sleep_onset,2026-03-14T23:20:00+01:00,,,\n"
+        "final_awakening,2026-03-14T23:00:00+01:00,,,\n"
+    )
+    with pytest.raises(FormatError, match=r"d\.csv, line 3: final_awakening is not after the sleep_onset of line 2"):
+        read_diary(p)
