@@ -4,10 +4,12 @@ from __future__ import annotations
 
 __all__ = ["EPS_S", "NON_CLM_KINDS", "KIND_PRIORITY", "SLEEP_STAGES", "WAKE_STAGE"]
 
-#: Tolerance for comparing times with rule limits, in seconds. Scored-event files carry at best
-#: millisecond resolution, while differences of binary floats can miss a limit by ~1e-15 s
-#: (13.3 - 3.3 != 10.0); a value within 1 us of a limit counts as *at* the limit.
-EPS_S = 1e-6
+#: Tolerance for comparing times with rule limits, in seconds: 1 ns. Differences of binary floats
+#: miss a limit by the rounding error of the times (16.4 - 6.4 = 9.999999999999998; about 1e-11 s
+#: for times of a day), so a value within 1 ns of a limit counts as *at* the limit. It must stay
+#: far below the finest resolution of the files read (RemLogic exports: 1 us), so that an IMI of
+#: 9.999999 s is shorter than 10 s.
+EPS_S = 1e-9
 
 #: Movement kinds that are never candidate LMs and so break PLM series ("long": longer than the
 #: CLM limit; "posture": posture change; "gross": whole-body movement). See lmdetect.model.LM_KINDS.

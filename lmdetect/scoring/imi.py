@@ -129,7 +129,9 @@ def imi_histograms(
         ``bin_start_ln``, ``bin_end_ln``, ``bin_start_s``, ``bin_end_s``, ``count`` (bins of 0.1
         in ln(IMI / 1 s) from 0 to 4.5; IMIs under 1 s or over 90 s are not counted).
     """
-    imi = _imis_for_histogram(scored, rules, sleep_only)
+    # snap to the nanosecond, so that float noise (16.4 - 6.4 = 9.999999999999998) does not move an
+    # IMI into the bin below an edge; IMIs a hair above 90 s (within EPS_S) count as 90 s
+    imi = np.round(_imis_for_histogram(scored, rules, sleep_only), 9)
     imi = imi[imi <= LINEAR_MAX_S + EPS_S]
     n_lin = round(LINEAR_MAX_S / LINEAR_BIN_S)
     lin_edges = np.linspace(0.0, LINEAR_MAX_S, n_lin + 1)

@@ -220,7 +220,8 @@ def night_indices(
         tst_h = wake_h = None
     tib_h = (sleep.tib_end_s - sleep.tib_start_s) / _SECONDS_PER_HOUR
 
-    in_tib = (onset >= sleep.tib_start_s) & (onset < sleep.tib_end_s)
+    # the same test as score_lms(period=...), so a movement scored in TIB is counted in TIB
+    in_tib = (onset >= sleep.tib_start_s - EPS_S) & (onset < sleep.tib_end_s - EPS_S)
     is_sleep = np.isin(stage, list(SLEEP_STAGES))
     is_wake = stage == WAKE_STAGE
     clm = counted_clm(s, rules) & in_tib
@@ -239,7 +240,7 @@ def night_indices(
 
     # PLMs per clock hour from lights off; the last hour may be partial
     n_hours = math.ceil(tib_h - 1e-9) if tib_h > 0 else 0
-    hour = np.floor((onset[plm] - sleep.tib_start_s) / _SECONDS_PER_HOUR).astype(np.int64)
+    hour = np.floor((onset[plm] - sleep.tib_start_s + EPS_S) / _SECONDS_PER_HOUR).astype(np.int64)
     per_hour = np.bincount(hour, minlength=n_hours)[:n_hours] if n_hours else np.zeros(0, np.int64)
 
     imi_scope_name = "sleep" if hyp is not None else "tib"

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 
 from ..model import LM_COLUMNS
-from ._common import SLEEP_STAGES, WAKE_STAGE
+from ._common import EPS_S, SLEEP_STAGES, WAKE_STAGE
 from .arousal import arousal_associated
-from .clm import candidate_lms
+from .clm import candidate_lms, prepare_lms
 from .respiratory import respiratory_related
 from .rules import RuleSet
 from .series import build_series, sequence_imis
@@ -45,6 +45,7 @@ def score_lms(
     hypnogram: pd.DataFrame | None = None,
     respiratory: pd.DataFrame | None = None,
     arousals: pd.DataFrame | None = None,
+    period: tuple[float, float] | None = None,
 ) -> pd.DataFrame:
     """Score leg movements: merge, find candidate LMs (CLM), build PLM series.
 
@@ -68,6 +69,11 @@ def score_lms(
     arousals : DataFrame, optional
         Cortical arousals ``onset_s``, ``duration_s`` scored on the EEG; flags the movements
         associated with one (``with_arousal``, :mod:`lmdetect.scoring.arousal`).
+    period : (float, float), optional
+        ``(start_s, end_s)``: only movements with ``start_s <= onset < end_s`` are scored; the
+        others are left out before any merging, so they neither join series nor bilateral
+        movements (PLMScoRe, Fulda 2020, scores only between the start and the end of the
+        scored hypnogram). Default: all movements.
 
     Returns
     -------
@@ -89,13 +95,21 @@ def score_lms(
         ``with_arousal`` (associated with an arousal; all False without an arousal table).
 
         ``attrs["rule_set"]`` is the rule set's name, ``attrs["respiratory"]`` and
-        ``attrs["arousals"]`` whether respiratory events / arousals were given.
+        ``attrs["arousals"]`` whether respiratory events / arousals were given,
+        ``attrs["n_outside_period"]`` the number of input rows left out by ``period``.
 
     Notes
     -----
     The rules and the choices made where the standards are ambiguous are in docs/scoring.md.
     """
-    cand = candidate_lms(lms, rules)
+    mono = prepare_lms(lms)
+    n_outside = 0
+    if period is not None:
+        start_s, end_s = float(period[0]), float(period[1])
+        inside = (mono.onset_s >= start_s - EPS_S) & (mono.onset_s < end_s - EPS_S)
+        n_outside = int((~inside).sum())
+        mono = mono.take(inside)
+    cand = candidate_lms(mono, rules)
     n = len(cand)
     onset = cand.onset_s
     is_clm = cand.is_clm
@@ -148,6 +162,7 @@ def score_lms(
     out.attrs["rule_set"] = rules.name
     out.attrs["respiratory"] = respiratory is not None
     out.attrs["arousals"] = arousals is not None
+    out.attrs["n_outside_period"] = n_outside
     log.debug(
         "%s: %d movement(s), %d CLM, %d PLM in %d series",
         rules.name,
