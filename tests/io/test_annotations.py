@@ -478,6 +478,20 @@ def test_unknown_labels_are_counted_in_a_log_message(caplog):
         # arousals that name a leg movement are arousals, not LMs
         ("Arousal resulting from periodic leg movement|Arousal (PLM)", "", "arousal", ""),
         ("Arousal (ARO Limb)", "", "arousal", ""),
+        # leg channels as RemLogic and other PSG systems name them
+        ("PLM-LM", "LAntib1-LAntib2", "lm", "left"),
+        ("PLM-LM", "RAntib1-RAntib2", "lm", "right"),
+        ("PLM-LM", "LAT1-LAT2", "lm", "left"),
+        ("PLM-LM", "EMG RAT", "lm", "right"),
+        ("LM", "TIB-L", "lm", "left"),
+        ("LM", "Tibialis Right", "lm", "right"),
+        ("LM", "LLeg1-LLeg2", "lm", "left"),
+        ("LM", "Leg.Right", "lm", "right"),
+        # arousals named by their cause are arousals, not respiratory events
+        ("AROUSAL-APNEA", "EEG.C3-M2", "arousal", ""),
+        ("AROUSAL-HYPOPNEA", "EEG.C3-M2", "arousal", ""),
+        ("AROUSAL-RERA", "EEG.C3-M2", "arousal", "rera"),
+        ("RERA", "Flow", "respiratory", "rera"),
         ("Lights off", "EEG F4-A1", "lights_off", ""),
         ("LIGHTS-ON", "", "lights_on", ""),
         ("lights_off", "", "lights_off", ""),
@@ -506,6 +520,116 @@ def test_label_vocabulary(label, channel, category, value):
 )
 def test_labels_not_used(label):
     assert classify(label) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "side"),
+    [
+        ("LAntib1-LAntib2", "left"),
+        ("RAntib1-RAntib2", "right"),
+        ("L Antib", "left"),
+        ("R-Antib", "right"),
+        ("EMG LAT", "left"),
+        ("RAT", "right"),
+        ("LTIB", "left"),
+        ("Tib R", "right"),
+        ("tibialis left", "left"),
+        ("EMG.Tibialis-Leg.Left", "left"),
+        ("EMG.Tibialis-Leg.Right", "right"),
+        ("-Left", "left"),
+        (".Right", "right"),
+        ("Leg/L", "left"),
+        ("LM-R", "right"),
+        ("TA-L", "left"),
+        ("Left and right", "both"),
+        ("EMG1-EMG2", "unknown"),
+        ("Tibialis", "unknown"),
+        ("EEG.C3-M2", "unknown"),
+        ("EMG.Chin", "unknown"),
+        ("Flow", "unknown"),
+        ("SpO2", "unknown"),
+    ],
+)
+def test_leg_channel_names(text, side):
+    assert side_from_text(text) == side
+
+
+def test_lm_on_a_channel_naming_no_leg_keeps_the_channel():
+    assert classify("PLM-LM", "EMG1-EMG2").unmapped_channel == "EMG1-EMG2"
+    assert classify("PLM-LM", "LAntib1-LAntib2").unmapped_channel == ""
+    assert classify("LM", "").unmapped_channel == ""  # no channel at all: a one-sensor scoring
+
+
+def test_remlogic_lantib_legs_are_left_and_right(tmp_path):
+    p = _remlogic(
+        tmp_path,
+        [
+            "N2\t2026-03-14T23:00:00.000000\tPLM-LM\t2\tLAntib1-LAntib2",
+            "N2\t2026-03-14T23:00:01.000000\tPLM-LM\t2\tRAntib1-RAntib2",
+        ],
+    )
+    ev = read_remlogic(p)
+    assert ev.lms["side"].tolist() == ["left", "right"] and ev.warnings == ()
+    s = score_lms(ev.lms, WASM2016())
+    assert s["side"].tolist() == ["both"] and s["n_mono"].tolist() == [2]
+
+
+def test_remlogic_lms_on_unknown_channels_give_a_warning(tmp_path, caplog):
+    p = _remlogic(
+        tmp_path,
+        [
+            "N2\t2026-03-14T23:00:00.000000\tPLM-LM\t2\tEMG1-EMG2",
+            "N2\t2026-03-14T23:00:20.000000\tPLM-LM\t2\tEMG1-EMG2",
+            "N2\t2026-03-14T23:00:40.000000\tPLM-LM\t2\tLAntib1-LAntib2",
+        ],
+    )
+    with caplog.at_level(logging.WARNING, logger="lmdetect.io.annotations"):
+        ev = read_remlogic(p)
+    assert ev.lms["side"].tolist() == ["unknown", "unknown", "left"]
+    assert len(ev.warnings) == 1 and "2 leg-movement event(s)" in ev.warnings[0]
+    assert "'EMG1-EMG2'" in ev.warnings[0]
+    assert any("EMG1-EMG2" in r.getMessage() for r in caplog.records)
+
+
+def test_remlogic_arousal_labels(tmp_path):
+    p = _remlogic(
+        tmp_path,
+        [
+            "N2\t2026-03-14T23:00:00.000000\tAPNEA-OBSTRUCTIVE\t20\tFlow",
+            "N2\t2026-03-14T23:00:19.500000\tAROUSAL-APNEA\t5.5\tEEG.C3-M2",
+            "N2\t2026-03-14T23:01:00.000000\tHYPOPNEA\t15\tFlow",
+            "N2\t2026-03-14T23:01:14.000000\tAROUSAL-HYPOPNEA\t4\tEEG.C3-M2",
+            "N2\t2026-03-14T23:02:00.000000\tAROUSAL-RERA\t6\tEEG.C3-M2",
+        ],
+    )
+    ev = read_remlogic(p)
+    # the apnea and hypopnea once each; AROUSAL-RERA adds the RERA it ends (duration 0 at its onset)
+    assert ev.respiratory.to_dict("list") == {
+        "onset_s": [0.0, 60.0, 120.0],
+        "duration_s": [20.0, 15.0, 0.0],
+        "kind": ["apnea", "hypopnea", "rera"],
+    }
+    assert ev.arousals.to_dict("list") == {"onset_s": [19.5, 74.0, 120.0], "duration_s": [5.5, 4.0, 6.0]}
+
+
+def test_time_in_bed_is_clipped_to_the_scored_epochs(tmp_path):
+    p = _remlogic(
+        tmp_path,
+        [
+            "\t2026-03-14T23:00:00.000000\tLIGHTS-OFF\t0\t",
+            "W\t2026-03-14T23:05:00.000000\tSLEEP-S0\t30\t",
+            "N2\t2026-03-14T23:05:30.000000\tSLEEP-S2\t30\t",
+            "\t2026-03-14T23:10:00.000000\tLIGHTS-ON\t0\t",
+        ],
+    )
+    assert read_remlogic(p).time_in_bed() == (300.0, 360.0)
+    q = _remlogic(
+        tmp_path,
+        ["W\t2026-03-14T23:05:00.000000\tSLEEP-S0\t30\t", "\t2026-03-14T23:00:00.000000\tLIGHTS-ON\t0\t"],
+        name="on_before_epochs.txt",
+    )
+    with pytest.raises(FormatError, match="before it starts"):
+        read_remlogic(q).time_in_bed()
 
 
 def test_side_and_stage_helpers():

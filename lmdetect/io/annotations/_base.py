@@ -52,6 +52,9 @@ class ScoredEvents:
         Labels that were not used, with their counts.
     arousals : DataFrame or None
         onset_s, duration_s of the cortical arousals; None when the file has none.
+    warnings : tuple of str
+        Problems the scoring should report (e.g. leg movements on channels that name no leg,
+        scored as side ``unknown``).
     """
 
     lms: pd.DataFrame
@@ -64,19 +67,24 @@ class ScoredEvents:
     lights_on_s: float | None = None
     ignored: Mapping[str, int] = dataclasses.field(default_factory=dict)
     arousals: pd.DataFrame | None = None
+    warnings: tuple[str, ...] = ()
 
     @property
     def n_ignored(self) -> int:
         return int(sum(self.ignored.values()))
 
     def time_in_bed(self) -> tuple[float, float]:
-        """Time in bed (s): lights off .. lights on when present; otherwise the span of the
-        hypnogram; otherwise 0 .. the end of the last event.
+        """Time in bed (s), which is also the period in which movements are scored: lights off ..
+        lights on when present; otherwise the span of the hypnogram; otherwise 0 .. the end of
+        the last event. With a hypnogram it is clipped to the scored epochs (the first epoch's
+        onset .. the last epoch's end): movements outside them have no stage and are not scored
+        (as PLMScoRe, Fulda 2020, ``determine_startstop``).
 
         Raises
         ------
         FormatError
-            When the end comes before the start (e.g. lights on before lights off).
+            When the end comes before the start (e.g. lights on before lights off, or lights on
+            before the first scored epoch).
         """
         h = self.hypnogram
         if self.lights_off_s is not None:
@@ -95,6 +103,9 @@ class ScoredEvents:
                 if t is not None and len(t):
                     ends.append(float((t["onset_s"] + t["duration_s"]).max()))
             end = max(ends)
+        if h is not None and len(h):
+            start = max(start, float(h["onset_s"].min()))
+            end = min(end, float((h["onset_s"] + h["duration_s"]).max()))
         if end < start:
             raise FormatError(self.path, f"time in bed ends ({end:g} s) before it starts ({start:g} s)")
         return start, end
@@ -112,6 +123,7 @@ class EventCollector:
         self._stage: list[tuple[float, float, str, int]] = []
         self._resp: list[tuple[float, float, str]] = []
         self._arousal: list[tuple[float, float]] = []
+        self._unmapped: Counter[str] = Counter()  # LM channels that name no leg
         self.lights_off_s: float | None = None
         self.lights_on_s: float | None = None
         self.ignored: Counter[str] = Counter()
@@ -132,12 +144,16 @@ class EventCollector:
             self.ignored[raw_label.strip() or "(empty label)"] += 1
         elif label.category == "lm":
             self._lm.append((onset_s, duration_s, label.value, label.kind or "lm"))
+            if label.unmapped_channel:
+                self._unmapped[label.unmapped_channel] += 1
         elif label.category == "stage":
             self._stage.append((onset_s, duration_s, label.value, line or 0))
         elif label.category == "respiratory":
             self._resp.append((onset_s, duration_s, label.value))
         elif label.category == "arousal":
             self._arousal.append((onset_s, duration_s))
+            if label.value == "rera":  # the RERA this arousal ends: see _labels.Label
+                self._resp.append((onset_s, 0.0, "rera"))
         elif label.category == "lights_off":
             self.lights_off_s = onset_s
         elif label.category == "lights_on":
@@ -182,6 +198,15 @@ class EventCollector:
             0 if resp is None else len(resp),
             0 if arousals is None else len(arousals),
         )
+        warnings: list[str] = []
+        if self._unmapped:
+            names = ", ".join(f"{k!r} x{v}" for k, v in self._unmapped.most_common(8))
+            warnings.append(
+                f"{sum(self._unmapped.values())} leg-movement event(s) on channel(s) that name no leg "
+                f"({names}): scored as side 'unknown', i.e. as one leg, without the bilateral rules"
+            )
+        for w in warnings:
+            log.warning("%s: %s", self.path, w)
         return ScoredEvents(
             lms=lms,
             hypnogram=hyp,
@@ -193,6 +218,7 @@ class EventCollector:
             lights_on_s=self.lights_on_s,
             ignored=dict(self.ignored),
             arousals=arousals,
+            warnings=tuple(warnings),
         )
 
     def _lm_table(self, extra: Mapping[str, list[object]] | None) -> pd.DataFrame:

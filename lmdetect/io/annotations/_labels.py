@@ -9,15 +9,22 @@ same label. The labels recognised (see docs/scoring.md, "Scored-event files"):
   ``LM/both``; Luna/NSRR harmonised vocabulary), ``Limb movement``, ``Leg movement`` and the NSRR
   concepts ``Limb movement - left|Limb Movement (Left)``, ``Periodic leg movement - right|PLM
   (Right)``; RemLogic ``PLM-LM``. The side comes from the label, else from the channel or location
-  (``@@EMG LAT``, ``EMG.Tibialis-Leg.Left``), else ``unknown``.
+  (see :func:`side_from_text`: ``@@EMG LAT``, ``LAntib1-LAntib2``, ``EMG.Tibialis-Leg.Left``),
+  else ``unknown``. An LM whose channel names no leg keeps that channel in
+  ``Label.unmapped_channel``, so the reader can warn instead of silently scoring one leg.
 * sleep stages: ``Sleep stage W|N1|N2|N3|R`` and R&K ``1|2|3|4`` (3 and 4 are N3), NSRR
   ``Wake|0`` ... ``REM sleep|5``, RemLogic ``SLEEP-S0`` ... ``SLEEP-S4``, ``SLEEP-REM``, bare
   ``W``/``N1``/``N2``/``N3``/``R``.
-* respiratory events: anything naming an apnea, a hypopnea or a RERA (``Obstructive apnea``,
-  ``APNEA-CENTRAL``, ``Hypopnea``, ``Respiratory effort related arousal|RERA``).
-* arousals: any other label naming an arousal (``AROUSAL-SPONT``, ``Arousal``, ``ASDA
-  arousal|Arousal (ASDA)``, ``Arousal resulting from periodic leg movement|Arousal (PLM)``); an
-  arousal label is never read as a leg movement.
+* arousals named by their cause, first word "arousal" (RemLogic ``AROUSAL-SPONT``,
+  ``AROUSAL-APNEA``, ``AROUSAL-HYPOPNEA``, ``AROUSAL-LM``; NSRR ``Arousal resulting from
+  respiratory effort|Arousal (RESP)``): arousals, never respiratory events: the apnea or
+  hypopnea is an event of its own in the file. ``AROUSAL-RERA`` is the arousal that ends a RERA:
+  an arousal (``value = "rera"``) that also stands for the RERA, see :class:`Label`.
+* respiratory events: other labels naming an apnea, a hypopnea or a RERA (``Obstructive apnea``,
+  ``APNEA-CENTRAL``, ``Hypopnea``, ``RERA``, ``Respiratory effort related arousal|RERA``).
+* arousals: any other label naming an arousal (``Arousal``, ``ASDA arousal|Arousal (ASDA)``,
+  ``Arousal resulting from periodic leg movement|Arousal (PLM)``); an arousal label is never
+  read as a leg movement.
 * ``movement/posture`` and ``movement/gross`` (our own EDF+ export): movements that are never
   candidate LMs, read with kind ``posture`` / ``gross`` so they break series again.
 * ``Lights off`` / ``Lights on`` (also ``LIGHTS-OFF``, ``lights_out``).
@@ -35,6 +42,10 @@ _SEP = re.compile(r"[\s_\-:/|()\[\].,;]+")
 _LEFT = frozenset({"left", "l", "lat", "lleg", "legl", "ltib", "tibl", "lt", "links"})
 _RIGHT = frozenset({"right", "r", "rat", "rleg", "legr", "rtib", "tibr", "rt", "rechts"})
 _BOTH = frozenset({"both", "bilateral", "bil"})
+# what leg-EMG channel names are made of once the side letter and the electrode numbers are
+# taken off: "LAntib1-LAntib2", "LAT1-LAT2", "RTIB", "Tib-R", "LLeg", "LM-L", "TA-R"
+_LEG_STEMS = frozenset({"antib", "tibant", "tibialis", "tib", "at", "ta", "leg", "lm", "emg"})
+_SIDE_AFFIXES = (("left", "left"), ("right", "right"), ("l", "left"), ("r", "right"))
 _LM_WORDS = frozenset({"lm", "clm", "plm", "isolated", "periodic"})
 
 _STAGE_WORDS = {
@@ -64,21 +75,50 @@ _STAGE_PREFIXES = ("sleep stage ", "sleepstage ", "sleep ", "stage ")
 class Label:
     """What an event label means: ``category`` is ``lm`` (``value`` = side, ``kind`` = movement
     kind of lmdetect.model.LM_KINDS), ``stage`` (``value`` = W/N1/N2/N3/R), ``respiratory``
-    (``value`` = apnea/hypopnea/rera), ``arousal``, ``lights_off`` or ``lights_on``."""
+    (``value`` = apnea/hypopnea/rera), ``arousal`` (``value`` = ``"rera"`` for the arousal that
+    ends a RERA, ``""`` otherwise), ``lights_off`` or ``lights_on``.
+
+    ``unmapped_channel``: for an LM of side ``unknown``, the channel or location it was linked to
+    when that names no leg (``""`` when there was none).
+
+    An ``AROUSAL-RERA`` stands for two events: the arousal, and the RERA that it terminates. WASM
+    2016 (Ferri et al., Sleep Med 2016;21:1-11) relates CLMs to the end of apneas, hypopneas and
+    RERAs, and a RERA ends in its arousal (AASM manual: a sequence of breaths "leading to an
+    arousal"), so the readers add a RERA that ends at the arousal's onset."""
 
     category: str
     value: str = ""
     kind: str = ""
+    unmapped_channel: str = ""
 
 
 def _norm(text: str) -> str:
     return _SEP.sub(" ", text.lower()).strip()
 
 
+def _token_side(token: str) -> str | None:
+    word = re.sub(r"\d+", "", token)  # electrode numbers: "lantib1" -> "lantib"
+    for side, words in (("left", _LEFT), ("right", _RIGHT), ("both", _BOTH)):
+        if word in words:
+            return side
+    for affix, side in _SIDE_AFFIXES:
+        if word.startswith(affix) and word[len(affix) :] in _LEG_STEMS:
+            return side  # "lantib", "rat", "ltib", "leftleg"
+        if word.endswith(affix) and word[: -len(affix)] in _LEG_STEMS:
+            return side  # "tibl", "legr", "tibialisleft"
+    return None
+
+
 def side_from_text(text: str) -> str:
-    """``left``, ``right``, ``both`` or ``unknown`` from a label, channel or location text."""
-    tokens = set(_norm(text).split())
-    found = {s for s, words in (("left", _LEFT), ("right", _RIGHT), ("both", _BOTH)) if tokens & words}
+    """``left``, ``right``, ``both`` or ``unknown`` from a label, channel or location text.
+
+    Leg channels as PSG systems and scorers name them: a side word (``left``, ``L``, ``links``,
+    ...), alone or joined to a leg-EMG stem with or without electrode numbers: ``LAntib1-LAntib2``
+    and ``RAntib1-RAntib2`` (RemLogic), ``EMG LAT`` / ``RAT`` (left / right anterior tibialis),
+    ``LTIB``, ``Tib-R``, ``EMG.Tibialis-Leg.Left``, ``Leg/L``, ``LLeg1-LLeg2``. Text naming both
+    legs (``Left and right``, ``bilateral``) gives ``both``; anything else ``unknown``.
+    """
+    found = {s for s in map(_token_side, _norm(text).split()) if s is not None}
     if len(found) == 1:
         return found.pop()
     if found == {"left", "right"}:
@@ -145,10 +185,12 @@ def classify(label: str, channel: str = "") -> Label | None:
     stage = stage_from_text(label)
     if stage is not None:
         return Label("stage", stage)
+    tokens = norm.split()
+    if tokens[0].startswith("arousal"):  # "AROUSAL-APNEA": an arousal, named by its cause
+        return Label("arousal", "rera" if _respiratory_kind(norm) == "rera" else "")
     resp = _respiratory_kind(norm)
     if resp is not None:
         return Label("respiratory", resp)
-    tokens = norm.split()
     if any(t.startswith("arousal") for t in tokens):  # EEG arousals of any cause (not RERA: above)
         return Label("arousal")
     kind = "lm"
@@ -157,6 +199,9 @@ def classify(label: str, channel: str = "") -> Label | None:
     elif not _is_lm(norm):
         return None
     side = side_from_text(label) if kind == "lm" else "unknown"
-    if side == "unknown" and channel:
+    unmapped = ""
+    if side == "unknown" and channel.strip():
         side = side_from_text(channel)
-    return Label("lm", side, kind)
+        if side == "unknown" and kind == "lm":
+            unmapped = channel.strip()
+    return Label("lm", side, kind, unmapped)

@@ -7,14 +7,18 @@ names), then a tab-separated table whose header row names the columns::
     Sleep Stage <TAB> Position <TAB> Time [hh:mm:ss] <TAB> Event <TAB> Duration[s] <TAB> Location
 
 Only ``Time [hh:mm:ss]``, ``Event`` and ``Duration[s]`` (also written ``Duration [s]``) are
-required; ``Location`` (e.g. ``EMG.Tibialis-Leg.Left``) gives the leg of ``PLM-LM`` events.
+required; ``Location`` (e.g. ``LAntib1-LAntib2``, ``EMG.Tibialis-Leg.Left``) gives the leg of
+``PLM-LM`` events (``_labels.side_from_text``; a location naming no leg is reported in
+``ScoredEvents.warnings``).
 The time is an ISO 8601 date-time (``2024-03-14T22:31:05.500000``, the export's standard) or a
 clock time ``hh:mm:ss`` / ``hh.mm.ss`` (then the date is unknown and a time earlier than the
 previous row by more than 12 h is taken to be on the next day). ``onset_s = 0`` is the earliest
 time in the table.
 
 Event names used: ``PLM-LM`` (and the shared vocabulary of ``_labels``), ``SLEEP-S0`` ...
-``SLEEP-S4``, ``SLEEP-REM``, ``APNEA*``, ``HYPOPNEA*``, ``RERA``, ``LIGHTS-OFF``/``LIGHTS-ON``.
+``SLEEP-S4``, ``SLEEP-REM``, ``APNEA*``, ``HYPOPNEA*``, ``RERA``, ``AROUSAL*`` (arousals, named
+by their cause: ``AROUSAL-APNEA`` is an arousal, not an apnea; ``AROUSAL-RERA`` is also the end
+of a RERA), ``LIGHTS-OFF``/``LIGHTS-ON``.
 A bare ``PLM`` event is ignored: in RemLogic exports it may mark a whole PLM series rather than
 one movement (PLMScoRe warns about this).
 """
