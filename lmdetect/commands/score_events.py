@@ -105,9 +105,24 @@ def score_events_file(
         events = dataclasses.replace(events, lights_on_s=lights_on_s)
     tib_start, tib_end = events.time_in_bed()
 
+    # movements outside time in bed (clipped to the scored epochs) are not scored at all
     scored = score_lms(
-        events.lms, rules, hypnogram=events.hypnogram, respiratory=events.respiratory, arousals=events.arousals
+        events.lms,
+        rules,
+        hypnogram=events.hypnogram,
+        respiratory=events.respiratory,
+        arousals=events.arousals,
+        period=(tib_start, tib_end),
     )
+    n_outside = int(scored.attrs["n_outside_period"])
+    if n_outside:
+        log.info(
+            "%s: %d leg-movement event(s) outside %g-%g s (time in bed within the scored epochs) not scored",
+            path,
+            n_outside,
+            tib_start,
+            tib_end,
+        )
     sleep = SleepInfo(events.hypnogram, tib_start, tib_end, sleep_source)
     summary = night_indices(scored, sleep, rules)
     summary.update(
@@ -121,6 +136,8 @@ def score_events_file(
             "start": None if events.start is None else events.start.isoformat(),
             "n_events_ignored": events.n_ignored,
             "sleep_period_source": sleep_source,
+            "n_lm_outside_scoring_period": n_outside,
+            "warnings": list(events.warnings),
         }
     )
     return scored, summary, events

@@ -118,3 +118,44 @@ def test_bad_lights_and_unknown_rule_set(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         run(REMLOGIC, "--rules", "wasm2006", "--out", tmp_path / "o")
     assert exc.value.code == 2
+
+
+def test_remlogic_legs_arousal_labels_and_outside_movements(tmp_path):
+    """LAntib legs, AROUSAL-APNEA / AROUSAL-RERA and movements outside the scored epochs, end to
+    end (the WASM 2016 result, as PLMScoRe gives it; see test_plmscore_golden.py)."""
+    rows = ["\t2026-03-14T23:00:00.000000\tLIGHTS-OFF\t0\t"]
+    rows += [f"N2\t2026-03-14T23:{m:02d}:{s:02d}.000000\tSLEEP-S2\t30\t" for m in range(2, 8) for s in (0, 30)]
+    # a left/right series 150-210 s, bilateral at 170 s; before the first epoch (120 s): 80, 100
+    for t, loc in ((80, "L"), (100, "L"), (130, "L"), (150, "R"), (170, "L"), (170.3, "R"), (190, "L"), (210, "R")):
+        rows.append(f"N2\t2026-03-14T23:{int(t) // 60:02d}:{t % 60:09.6f}\tPLM-LM\t1.5\t{loc}Antib1-{loc}Antib2")
+    rows.append("N2\t2026-03-14T23:02:25.000000\tAPNEA-OBSTRUCTIVE\t20\tFlow")  # ends 165 s
+    rows.append("N2\t2026-03-14T23:02:45.000000\tAROUSAL-APNEA\t4.8\tEEG.C3-M2")  # 165-169.8 s
+    rows.append("N2\t2026-03-14T23:03:28.000000\tAROUSAL-RERA\t4\tEEG.C3-M2")  # 208-212 s
+    p = tmp_path / "night.txt"
+    p.write_text("Events Included:\nPLM-LM\n\nSleep Stage\tTime [hh:mm:ss]\tEvent\tDuration[s]\tLocation\n"
+                 + "\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    assert run(p, "--out", out) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert (s["tib_start_s"], s["tib_end_s"]) == (120.0, 480.0) and s["n_lm_outside_scoring_period"] == 2
+    assert s["warnings"] == []
+    ev = pd.read_csv(out / "events.csv", keep_default_na=False)
+    assert ev["onset_s"].tolist() == [130, 150, 170, 190, 210]
+    assert ev["side"].tolist() == ["left", "right", "both", "left", "right"]
+    assert (ev["in_plm_series"].astype(str) == "True").all() and s["n_plms"] == 5
+    # CLMr: 170 (apnea end 165 s: 163-175.25) and 210 (the RERA ends at the arousal onset, 208 s:
+    # 206-218.25); the arousal-apnea is an arousal (with the 170-s movement), not a second apnea
+    assert ev.loc[ev["is_clmr"].astype(str) == "True", "onset_s"].tolist() == [170, 210]
+    assert ev.loc[ev["with_arousal"].astype(str) == "True", "onset_s"].tolist() == [170, 210]
+    assert s["n_clmr"] == 2 and s["n_plms_arousal"] == 2
+
+
+def test_unknown_leg_channels_are_reported_in_the_summary(tmp_path):
+    rows = [f"N2\t2026-03-14T23:00:{s:02d}.000000\tPLM-LM\t1.5\tEMG1-EMG2" for s in (0, 20, 40)]
+    p = tmp_path / "night.txt"
+    p.write_text("Events Included:\nPLM-LM\n\nSleep Stage\tTime [hh:mm:ss]\tEvent\tDuration[s]\tLocation\n"
+                 + "\n".join(rows) + "\n")
+    assert run(p, "--out", tmp_path / "out") == 0
+    s = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert len(s["warnings"]) == 1 and "'EMG1-EMG2' x3" in s["warnings"][0]
+    assert "side 'unknown'" in s["warnings"][0]
