@@ -76,9 +76,14 @@ def pad_windows_note(summary: Mapping[str, Any]) -> str:
     text = "Rates are per observable hour in bed and not given under 10 min of observable time."
     if not facts:
         return text
-    if float(facts["observable_h"]) < 0.5 * float(facts["sessions_h"]):
-        return text + (" Most of the sessions' time was not observable, so the 30 min after a start, which a "
-                       "35-min pad cycle covers, show little; the 30 min after the end show the legs once the "
-                       "pad has stopped.")
-    return text + (" Most of the sessions' time was observable, so the 30 min after the start show the legs "
-                   "while the pad runs, and the 30 min after the end once it has stopped.")
+    seen, total = float(facts["observable_h"]), float(facts["sessions_h"])
+    share = seen / total if total > 0 else 0.0
+    of = f" ({_h(seen)} of {_h(total)} h)"
+    if share < 0.1:
+        return text + (f" The sessions were not observable{of}, so the 30 min after a start, which a 35-min pad "
+                       "cycle covers, show little; the 30 min after the end show the legs once the pad has stopped.")
+    if share < 0.9:
+        return text + (f" The sessions were partly observable{of}, so the 30 min after a start show the legs while "
+                       "the pad runs only in part; the 30 min after the end show them once it has stopped.")
+    return text + (f" The sessions were observable{of}, so the 30 min after the start show the legs while the "
+                   "pad runs, and the 30 min after the end once it has stopped.")
