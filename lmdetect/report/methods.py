@@ -240,7 +240,7 @@ def _sleep(config: Config, summary: Mapping[str, Any] | None) -> str:
         "diary+recording": " Time in bed ran from the diary's lights off, or the recording's start, to its "
         "lights on, or the recording's end.",
         "recording": " Without lights off and on in a diary, time in bed was the whole recording.",
-    }.get(_tib_source(summary), "")
+    }.get(_tib_source(summary) or "", "")
     text += (
         f" Epochs with less than {config.min_observed_fraction:.0%} usable signal (gaps, masked pad "
         "vibration) "

@@ -36,7 +36,7 @@ def default_html(default_night):
 
 
 def _paragraph(html: str, pid: str) -> str:
-    m = re.search(rf'<p id="{pid}">(.*?)</p>', html, re.S)
+    m = re.search(rf'<p id="{pid}">(.*?)</p>', html, re.DOTALL)
     assert m, pid
     return " ".join(re.sub(r"<[^>]+>", "", m.group(1)).split())
 
@@ -126,7 +126,7 @@ def test_a_handling_the_report_does_not_know_is_named_not_reworded(default_night
 
 def test_recording_labels_name_what_they_show(default_html, default_night):
     shown = {v["key"]: v for v in parse_report(default_html).values}
-    rows = dict(re.findall(r"<tr><th>([^<]+)</th><td[^>]*>(.*?)</td></tr>", default_html, re.S))
+    rows = dict(re.findall(r"<tr><th>([^<]+)</th><td[^>]*>(.*?)</td></tr>", default_html, re.DOTALL))
     # 7.0 h without gaps: recorded time is 7.0 h whatever was masked
     assert shown["quality.recorded_h"]["text"] == "7.00"
     assert default_night.summary["quality"]["masked_pad_h"] > 0.5
