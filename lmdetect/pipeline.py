@@ -226,7 +226,11 @@ def process_night(
         RLS diary (:func:`lmdetect.io.diary.read_diary`): lights-off/on rows set time in bed,
         episodes are reported against PLMs.
     pad_log
-        Vibration-pad log (:func:`lmdetect.io.diary.read_pad_log`): those periods are masked.
+        Vibration-pad log (:func:`lmdetect.io.diary.read_pad_log`): the logged sessions are compared
+        with the vibration found in the signal and PLMs are counted around them. They are masked
+        from LM detection only with ``Config.mask_logged_pads``; by default only vibration seen in
+        the signal is masked. What was done with each session is recorded in the summary
+        (``context.pad.handling``).
     hypnogram
         30-s epochs (onset_s, duration_s, stage, seconds since the recording start) from PSG; takes
         precedence over ankle actigraphy for sleep/wake and stages.
@@ -255,8 +259,12 @@ def process_night(
     dtimes, rls = _diary_parts(diary, recording.start, rec_end_s)
     off_s, on_s = dtimes.lights_off_s, dtimes.lights_on_s
     tib = (max(0.0, off_s) if off_s is not None else 0.0, min(rec_end_s, on_s) if on_s is not None else rec_end_s)
+    lights = (off_s is not None, on_s is not None)
     if tib[1] <= tib[0]:
         tib = (0.0, rec_end_s)
+        lights = (False, False)  # the diary's lights do not bound this recording
+    # what bounds time in bed: the diary's lights off/on, the recording's ends, or one of each
+    tib_source = {(True, True): "diary", (False, False): "recording"}.get(lights, "diary+recording")
     if hypnogram is not None and len(hypnogram):
         epochs = _given_hypnogram_epochs(hypnogram, trace, config)
         source = period_source = "hypnogram"
@@ -295,7 +303,9 @@ def process_night(
         "wear_h": round(float(reg.valid.sum() / reg.fs / 3600.0 - nonwear["duration_s"].sum() / 3600.0), 4),
         "clock_source": clock.source,
         "clock_drift_ppm": round(clock.drift_ppm, 3),
-        "fs_effective_hz": round(reg.fs, 6),
+        # the analysis grid's rate on the host clock; the sensor's own effective rate is
+        # recording.fs_effective_hz
+        "grid_fs_hz": round(reg.fs, 6),
         "masked_pad_h": round(float(mask.sum() / reg.fs / 3600.0), 4),
         **_detection_levels(trace),
     }
@@ -305,6 +315,7 @@ def process_night(
             "rule_set": config.rules,
             "sleep_source": source,
             "sleep_period_source": period_source,
+            "tib_source": tib_source,
             "config_hash": config.hash(),
             "recording_start": recording.start.isoformat(),
             "device_id": recording.device_id,

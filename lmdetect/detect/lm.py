@@ -294,7 +294,7 @@ def detect_lms(
     env = moving_average(mag, max(1, round(params.envelope_s * fs)))
     usable = _erode(reg.valid, round(params.gap_guard_s * fs))
     if mask is not None:
-        usable &= ~mask
+        usable = usable & ~mask  # a new array: _erode may return reg.valid itself
 
     block = max(1, round(params.floor_block_s * fs))
     bmean, bcnt = _block_mean(env, usable, block)

@@ -80,6 +80,18 @@ def _bars(table: pd.DataFrame | None) -> list[tuple[float, float]]:
     return [(x / _H, w / _H) for x, w in zip(a[ok], d[ok])]
 
 
+def _pad_sessions(result: NightResult, kind: str) -> pd.DataFrame | None:
+    """Logged or detected pad sessions from the night summary (``context.pad.agreement``), else
+    from the result's tables (logged: only those that were masked are there)."""
+    recorded = result.summary.get("context", {}).get("pad", {}).get("agreement", {}).get(kind)
+    if recorded is not None:
+        return pd.DataFrame(recorded, columns=["onset_s", "duration_s"])
+    if kind == "detected":
+        return result.vibration
+    pads = result.pad_sessions
+    return pads[pads["source"] == "log"] if len(pads) else None
+
+
 def plot_timeline(result: NightResult, *, ax: Axes | None = None, activity_bin_s: float = 30.0) -> Axes:
     """The night on one clock-time axis, one lane per kind of information.
 
@@ -145,10 +157,10 @@ def plot_timeline(result: NightResult, *, ax: Axes | None = None, activity_bin_s
             ax.broken_barh(bars, (y["Sleep / wake"] - h / 2, h), color=color)
 
     ax.broken_barh(_bars(result.rls_episodes), (y["RLS episodes"] - h / 2, h), color=COLORS["rls"])
-    pads = result.pad_sessions
-    logged = pads[pads["source"] == "log"] if len(pads) else None
-    ax.broken_barh(_bars(logged), (y["Pad (log)"] - h / 2, h), color=COLORS["pad_log"])
-    ax.broken_barh(_bars(result.vibration), (y["Pad (signal)"] - h / 2, h), color=COLORS["pad_detected"])
+    # the sessions as the summary recorded them (logged times as logged, whether masked or not)
+    ax.broken_barh(_bars(_pad_sessions(result, "logged")), (y["Pad (log)"] - h / 2, h), color=COLORS["pad_log"])
+    ax.broken_barh(_bars(_pad_sessions(result, "detected")), (y["Pad (signal)"] - h / 2, h),
+                   color=COLORS["pad_detected"])
 
     if lights_known(result):
         for t_s, label in ((result.sleep.tib_start_s, "lights off"), (result.sleep.tib_end_s, "lights on")):

@@ -27,7 +27,8 @@ from ..pipeline import NightResult
 from ..summary.night import NIGHT_METRIC_COLUMNS, format_metric, metric_value
 from ._templates import environment
 from .figures import figure_to_png, night_figures, png_data_uri
-from .methods import ACTIGRAPHY_NOTE, methods_paragraphs, references
+from .methods import ACTIGRAPHY_NOTE, methods_paragraphs, references, tib_from
+from .pad_text import pad_handling_sentences, pad_windows_note
 
 __all__ = ["render_night_report", "write_night_report", "report_summary", "night_title"]
 
@@ -115,6 +116,9 @@ def _context(result: NightResult, doc: dict[str, Any], *, dpi: float) -> dict[st
         "n_hours": len(doc.get("plm_per_hour_of_night") or []),
         "rls": metric_value(doc, "context.rls") or {},
         "pad": metric_value(doc, "context.pad") or {},
+        "pad_handling": pad_handling_sentences(doc),
+        "pad_windows_note": pad_windows_note(doc),
+        "tib_from": tib_from(doc),
         "methods": methods_paragraphs(result.config, doc),
         "references": references(result.config, doc),
         "versions": _versions(),

@@ -1,7 +1,9 @@
 """The methods paragraph of a report, generated from the configuration that produced the numbers.
 
 Every number in the text is read from the :class:`~lmdetect.config.Config` (and the rule set it
-names), so the text cannot drift from the code. :func:`references` lists the works cited.
+names), so the text cannot drift from the code; what was done with this night's pad sessions and
+where time in bed came from are read from the night summary, which recorded them.
+:func:`references` lists the works cited.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from ..config import Config
 from ..scoring import get_rule_set
 from ..scoring.imi import LINEAR_BIN_S, LINEAR_MAX_S, LOG_BIN_LN, LOG_MAX_LN
 from ..scoring.rules import RuleSet
+from ..summary.night import metric_value
 
-__all__ = ["REFERENCES", "methods_paragraphs", "methods_text", "references", "ACTIGRAPHY_NOTE"]
+__all__ = ["REFERENCES", "methods_paragraphs", "methods_text", "references", "tib_from", "ACTIGRAPHY_NOTE"]
 
 #: Full references, by short key.
 REFERENCES: dict[str, str] = {
@@ -105,25 +108,60 @@ def _detection(config: Config) -> str:
     )
 
 
-def _pads(config: Config) -> str:
+def _logged_pads(config: Config, facts: Mapping[str, Any] | None) -> str:
+    if facts is None:  # a summary from before the handling was recorded: the configured method
+        if config.mask_logged_pads:
+            return ("Logged vibration-pad sessions were masked from LM detection until "
+                    f"{_g(config.pad_log_margin_s)} s after their logged end.")
+        return "Logged vibration-pad sessions were not masked from LM detection."
+    n, k = int(facts.get("n_sessions", 0)), int(facts.get("n_masked", 0))
+    if n == 0:
+        return "No vibration-pad session was logged."
+    margin = f"until {_g(config.pad_log_margin_s)} s after the logged end"
+    sessions = f"{n} logged vibration-pad session{'' if n == 1 else 's'}"
+    was, it = ("was", "it") if n == 1 else ("were", "them")
+    if k == n:
+        return f"The {sessions} {was} masked from LM detection {margin}."
+    if k == 0:
+        return f"The {sessions} {was} not masked: LMs were detected through {it} as at any other time."
+    return f"Of the {sessions}, {k} {'was' if k == 1 else 'were'} masked from LM detection {margin}."
+
+
+def _pads(config: Config, summary: Mapping[str, Any] | None = None) -> str:
+    handling = metric_value(summary or {}, "context.pad.handling")
+    handling = handling if isinstance(handling, Mapping) else None
+    text = _logged_pads(config, None if handling is None else handling.get("logged", {}))
     v = config.vibration
-    text = (
-        "Vibration-pad sessions from the pad log were masked from LM detection until "
-        f"{_g(config.pad_log_margin_s)} s after their logged end."
-    )
     if config.detect_vibration:
         text += (
             " Sessions were also detected in the signal as sustained narrowband vibration: in "
             f"{_g(v.window_s)}-s spectra, one peak above {_g(v.min_freq_hz)} Hz holding at least "
             f"{v.concentration:.0%} of the power with an RMS of at least {_g(v.min_rms_mg)} mg, in "
             f"{v.min_hit_fraction:.0%} of the windows of a run lasting at least {_g(v.min_session_s / 60)} "
-            "min; "
-            f"these were masked with {_g(v.margin_s)} s on either side. Inside masked time no movement can "
-            "be "
-            "observed, so rates around pad sessions are per observable hour."
+            "min"
         )
+        margin = f"masked with {_g(v.margin_s)} s on either side"
+        if handling is None:  # a summary from before the handling was recorded
+            text += f"; these were {margin}."
+        else:
+            det = handling.get("detected", {})
+            n, k = int(det.get("n_sessions", 0)), int(det.get("n_masked", 0))
+            if n == 0:
+                text += "; none was found."
+            elif k == n:
+                text += f"; the {n} found {'was' if n == 1 else 'were'} {margin}."
+            elif k == 0:
+                text += f"; the {n} found {'was' if n == 1 else 'were'} not masked."
+            else:
+                text += f"; of the {n} found, {k} were {margin}."
     else:
         text += " Detection of pad sessions in the signal was switched off."
+    masked_h = metric_value(summary or {}, "quality.masked_pad_h")
+    if masked_h is not None and float(masked_h) == 0.0:
+        text += " No time was masked as pad use."
+    else:
+        text += (" Inside masked time no movement can be observed, so rates around pad sessions are per "
+                 "observable hour.")
     return text
 
 
@@ -154,11 +192,27 @@ def _scoring(rules: RuleSet) -> str:
     )
 
 
+def _tib_source(summary: Mapping[str, Any] | None) -> str | None:
+    src = (summary or {}).get("tib_source")
+    if src is None and (summary or {}).get("sleep_source") == "actigraphy":
+        return "recording"  # older summaries: actigraphy alone meant no diary
+    return None if src is None else str(src)
+
+
+def tib_from(summary: Mapping[str, Any] | None) -> str:
+    """Where time in bed came from, in words (the summary's ``tib_source``)."""
+    return {
+        "diary": "lights off and on from the diary",
+        "diary+recording": "diary lights off or on, else the recording's ends",
+        "recording": "the whole recording",
+    }.get(_tib_source(summary) or "", "source not recorded")
+
+
 def _sleep(config: Config, summary: Mapping[str, Any] | None) -> str:
     source = str((summary or {}).get("sleep_source", "actigraphy"))
     sw = config.sleepwake
     if source == "hypnogram":
-        text = "Sleep stages and time in bed came from the supplied hypnogram."
+        text = "Sleep stages came from the supplied hypnogram."
     else:
         weights = ", ".join(_g(w) for w in sw.weights)
         text = (
@@ -179,12 +233,14 @@ def _sleep(config: Config, summary: Mapping[str, Any] | None) -> str:
             "sleep. "
             "Ankle activity gives sleep of unknown depth, so no NREM/REM split is reported."
         )
-        if source == "diary+actigraphy":
-            text += " Time in bed was lights off to lights on from the diary."
-        else:
-            text += " Without a diary, time in bed is the whole recording."
         if str((summary or {}).get("sleep_period_source", "actigraphy")) in ("diary", "diary+actigraphy"):
             text += " Sleep was scored only between the sleep onset and final awakening logged in the diary."
+    text += {
+        "diary": " Time in bed was lights off to lights on from the diary.",
+        "diary+recording": " Time in bed ran from the diary's lights off, or the recording's start, to its "
+        "lights on, or the recording's end.",
+        "recording": " Without lights off and on in a diary, time in bed was the whole recording.",
+    }.get(_tib_source(summary) or "", "")
     text += (
         f" Epochs with less than {config.min_observed_fraction:.0%} usable signal (gaps, masked pad "
         "vibration) "
@@ -220,12 +276,14 @@ def methods_paragraphs(config: Config, summary: Mapping[str, Any] | None = None)
     config
         The configuration the night was processed with.
     summary
-        The night summary; its ``sleep_source`` selects the sleep paragraph (default: actigraphy).
+        The night summary: its ``sleep_source`` and ``tib_source`` select the sleep paragraph
+        (default: actigraphy), its ``context.pad.handling`` says what was done with the pad
+        sessions (without it, the configured method is described).
     """
     rules = get_rule_set(config.rules)
     return [
         _detection(config),
-        _pads(config),
+        _pads(config, summary),
         _scoring(rules),
         _sleep(config, summary),
         _indices(rules),

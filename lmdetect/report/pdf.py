@@ -21,6 +21,7 @@ from ..summary.night import NIGHT_METRIC_COLUMNS, format_metric, metric_value
 from .figures import plot_imi_histogram, plot_plm_per_hour, plot_timeline
 from .html import night_title, report_summary
 from .methods import ACTIGRAPHY_NOTE, methods_paragraphs, references
+from .pad_text import pad_handling_sentences, pad_windows_note
 
 __all__ = ["write_night_report_pdf", "night_report_pages"]
 
@@ -61,7 +62,7 @@ def _first_page(doc: Mapping[str, Any], title: str) -> Figure:
         ("Start / end", f"{_fmt(doc, 'recording.start')} / {_fmt(doc, 'recording.end')}"),
         ("Device, side", f"{_fmt(doc, 'recording.device_id')}, {_fmt(doc, 'recording.side')}"),
         ("Rate (Hz)", f"{_fmt(doc, 'recording.fs_nominal_hz', 1)} nominal, "
-                      f"{_fmt(doc, 'quality.fs_effective_hz', 3)} "
+                      f"{_fmt(doc, 'recording.fs_effective_hz', 4)} "
                       "effective"),
         ("Wear / non-wear (h)", f"{_fmt(doc, 'quality.wear_h', 2)} / {_fmt(doc, 'quality.nonwear_h', 2)}"),
         ("Gaps", f"{_fmt(doc, 'quality.n_gaps')} ({_fmt(doc, 'quality.gap_total_s', 1)} s)"),
@@ -107,8 +108,8 @@ def _context_text(doc: Mapping[str, Any]) -> str:
         f"agreement (Jaccard) {_fmt(doc, 'context.pad.agreement.jaccard', 2)}. 30 min before the start: "
         f"{block('context.pad.windows.before')}. 30 min after the start: "
         f"{block('context.pad.windows.after_start')}. "
-        f"30 min after the end: {block('context.pad.windows.after_end')}. Pad sessions are masked from "
-        "detection.",
+        f"30 min after the end: {block('context.pad.windows.after_end')}. "
+        + " ".join(pad_handling_sentences(doc) + [pad_windows_note(doc)]),
     ])
 
 

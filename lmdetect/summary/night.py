@@ -126,7 +126,8 @@ def night_context(
         },
         "rls": rls_context(events, rls_episodes, rules=rule_set, window=window, trace=trace, near_s=NEAR_S),
         "pad": pad_context(
-            events, logged, vibration, rules=rule_set, window=window, trace=trace, near_s=NEAR_S
+            events, logged, vibration, rules=rule_set, window=window, trace=trace, masks=pad_sessions,
+            near_s=NEAR_S,
         ),
     }
 

@@ -8,13 +8,16 @@ acceleration (:func:`lmdetect.detect.vibration.detect_vibration`), or both. This
 * counts PLMs and CLMs in the 30 min before each session starts, the 30 min after it starts, and
   the 30 min after it ends.
 
-The pad shakes the ankle sensor, so the pipeline masks every session (with a margin) from LM
-detection. Movements inside a session are therefore not observable, and the "30 min after the
-start" window, which a 35-min cycle covers, usually has almost no observable time: its rate is
-then None rather than a misleading zero. The "after the end" window is the one that shows how the
-legs behave once the pad stops. The pad's trials did not measure PLMs (Burbank, Buchfuhrer and Kopjar, J
-Parkinsonism Restless Legs Syndr 2013, Parts I-III), so these are per-night observations, not
-effect estimates.
+* records, per session, what LM detection did with its time (:func:`pad_handling`): whether the
+  session was masked, how much of it was masked by any mask, and how much of it was observable.
+
+Which sessions are masked depends on the configuration and on what the signal shows (by default
+vibration detected in the signal is masked and logged sessions are not), so nothing here assumes
+it: the facts come from the masks actually applied and the detector's coverage, and the reports
+word their text from these facts. Masked time is not observable, and a rate over less than 10
+min of observable time is None rather than a misleading zero. The pad's trials did not measure PLMs
+(Burbank, Buchfuhrer and Kopjar, J Parkinsonism Restless Legs Syndr 2013, Parts I-III), so these
+are per-night observations, not effect estimates.
 """
 
 from __future__ import annotations
@@ -31,12 +34,22 @@ from ._intervals import (
     Exposure,
     Movements,
     complement,
+    intervals_from_table,
     merge_intervals,
     overlap_s,
     rate_block,
 )
 
-__all__ = ["MATCH_FRACTION", "NEAR_S", "pad_agreement", "pad_windows", "pad_context"]
+__all__ = [
+    "MATCH_FRACTION",
+    "NEAR_S",
+    "MASKED",
+    "MEASURED",
+    "pad_agreement",
+    "pad_handling",
+    "pad_windows",
+    "pad_context",
+]
 
 #: A session counts as found by the other source when at least this share of its time is
 #: covered by the other source's sessions (a project convention, as in event-detection scoring).
@@ -45,6 +58,11 @@ MATCH_FRACTION = 0.5
 #: Length (s) of the windows before and after a session (the issue's 30 min; also the pad's
 #: preset intensity phase).
 NEAR_S = 1800.0
+
+#: ``handling`` of a session whose own time was masked from LM detection.
+MASKED = "masked"
+#: ``handling`` of a session in which LMs were detected as at any other time.
+MEASURED = "measured"
 
 _SECONDS_PER_HOUR = 3600.0
 
@@ -154,6 +172,80 @@ def pad_agreement(
     }
 
 
+def _mask_table(masks: pd.DataFrame | None, source: str | None = None) -> np.ndarray:
+    if masks is None or len(masks) == 0:
+        return np.zeros((0, 2))
+    if source is not None:
+        masks = masks[masks["source"] == source] if "source" in masks.columns else masks.iloc[:0]
+    return merge_intervals(intervals_from_table(masks))
+
+
+def pad_handling(
+    agreement: dict[str, Any], masks: pd.DataFrame | None, trace: CoverageTrace | None = None
+) -> dict[str, Any]:
+    """What LM detection did with each pad session, added to ``agreement``'s sessions.
+
+    Parameters
+    ----------
+    agreement
+        :func:`pad_agreement` output; each entry of ``logged`` / ``detected`` gains
+        ``handling`` (:data:`MASKED` when the session's own source was masked over it, else
+        :data:`MEASURED`), ``masked_s`` (seconds of the session inside any detection mask, of
+        either source) and ``observable_s`` (seconds of the session in which the detector could
+        see movements: recorded, not masked; over the whole recording, not only time in bed).
+    masks
+        The periods masked from LM detection (``onset_s``, ``duration_s``, ``source`` ``"log"``
+        or ``"detected"``; :attr:`lmdetect.pipeline.NightResult.pad_sessions`), margins included.
+    trace
+        The detector's coverage (:class:`lmdetect.detect.lm.MovementTrace`); without it, time not
+        masked counts as observable.
+
+    Returns
+    -------
+    dict
+        ``logged`` and ``detected`` totals over the union of each source's sessions:
+        ``n_sessions``, ``n_masked`` (sessions handled as :data:`MASKED`), ``n_by_handling``
+        (sessions per ``handling`` value), ``sessions_h``,
+        ``masked_h``, ``observable_h`` and ``unobservable_h`` (session time neither masked nor
+        observable: gaps, or signal too disturbed to measure), hours.
+    """
+    all_masks = _mask_table(masks)
+    own = {"logged": _mask_table(masks, "log"), "detected": _mask_table(masks, "detected")}
+    # observable anywhere in the recording: a session before lights off was still measured
+    if trace is not None:
+        exposure = Exposure((-math.inf, math.inf), trace)
+    else:
+        exposure = None
+    totals: dict[str, Any] = {}
+    for kind in ("logged", "detected"):
+        spans = []
+        for e in agreement[kind]:
+            a, b = e["onset_s"], e["onset_s"] + e["duration_s"]
+            spans.append((a, b))
+            masked = overlap_s(a, b, all_masks)
+            seen = exposure.seconds(a, b) if exposure is not None else (b - a) - masked
+            e["handling"] = MASKED if overlap_s(a, b, own[kind]) > 0 else MEASURED
+            e["masked_s"] = round(masked, 3)
+            e["observable_s"] = round(seen, 3)
+        union = merge_intervals(np.array(spans, dtype=np.float64).reshape(-1, 2))
+        total_s = float(np.diff(union, axis=1).sum())
+        masked_s = float(sum(overlap_s(a, b, all_masks) for a, b in union))
+        seen_s = exposure.seconds_in(union) if exposure is not None else total_s - masked_s
+        totals[kind] = {
+            "n_sessions": len(agreement[kind]),
+            "n_masked": sum(e["handling"] == MASKED for e in agreement[kind]),
+            "n_by_handling": {
+                h: sum(e["handling"] == h for e in agreement[kind])
+                for h in sorted({e["handling"] for e in agreement[kind]})
+            },
+            "sessions_h": round(total_s / _SECONDS_PER_HOUR, 4),
+            "masked_h": round(masked_s / _SECONDS_PER_HOUR, 4),
+            "observable_h": round(seen_s / _SECONDS_PER_HOUR, 4),
+            "unobservable_h": round(max(0.0, total_s - masked_s - seen_s) / _SECONDS_PER_HOUR, 4),
+        }
+    return totals
+
+
 def pad_windows(
     movements: Movements, exposure: Exposure, sessions: np.ndarray, near_s: float = NEAR_S
 ) -> dict[str, Any]:
@@ -193,6 +285,7 @@ def pad_context(
     rules: RuleSet,
     window: tuple[float, float],
     trace: CoverageTrace | None = None,
+    masks: pd.DataFrame | None = None,
     near_s: float = NEAR_S,
 ) -> dict[str, Any]:
     """Everything the night summary says about pad sessions.
@@ -200,15 +293,23 @@ def pad_context(
     The *reference* sessions are the logged ones when the night has a pad log, else the detected
     ones. Touching or overlapping reference sessions (a repeated cycle) are one session.
 
+    Parameters
+    ----------
+    masks
+        The periods masked from LM detection, with their ``source`` (see :func:`pad_handling`);
+        None: nothing was masked.
+
     Returns
     -------
     dict
         ``source`` (``"log"``, ``"detected"`` or None), ``n_sessions``, ``sessions_h``;
-        ``agreement`` (:func:`pad_agreement`); ``inside`` / ``outside`` (rate blocks inside and
+        ``agreement`` (:func:`pad_agreement`, each session with its handling); ``handling``
+        (:func:`pad_handling` totals); ``inside`` / ``outside`` (rate blocks inside and
         outside the reference sessions, within the window); ``windows``
         (:func:`pad_windows`, with ``near_s`` as ``window_s``).
     """
     agreement = pad_agreement(logged, detected)
+    handling = pad_handling(agreement, masks, trace)
     if agreement["n_logged"]:
         source, ref = "log", agreement["logged"]
     elif agreement["n_detected"]:
@@ -226,6 +327,7 @@ def pad_context(
         "n_sessions": int(len(sessions)),
         "sessions_h": round(float(np.diff(sessions, axis=1).sum()) / _SECONDS_PER_HOUR, 4),
         "agreement": agreement,
+        "handling": handling,
         "inside": rate_block(movements, exposure, sessions),
         "outside": rate_block(movements, exposure, complement(sessions, window)),
         "windows": windows,

@@ -104,3 +104,18 @@ def rich_night() -> NightResult:
     d = diary(300.0, 10500.0, [(500.0, 1500.0, 6.0), (8200.0, 8800.0, 4.0)])
     p = pad_log([(1500.0, 3600.0, 5)])
     return process_night(rec, diary=d, pad_log=p)
+
+
+def logged_pad_night(config: Config | None = None) -> NightResult:
+    """Seven hours without gaps: PLM trains, including one during a logged pad session whose
+    vibration the sensor does not see (filtered out), lights off at 5 min, on at 6 h 55 min; a pad
+    session that runs 30-65 min and is visible in the signal (73 Hz motor aliased at 50 Hz), and
+    a logged one at 3 h-3 h 35 min that is not."""
+    a = quiet(7 * 3600, FS, seed=8)
+    _add_pad(a, 1800.0, 2100.0, 73.0, 0.02)
+    _periodic_train(a, 4200.0, 60, 25.0, seed=9)
+    _periodic_train(a, 10900.0, 60, 30.0, seed=10)   # during the unseen logged session
+    rec = recording(a, FS, device_id="TEST-P", side="left", range_g=8.0)
+    d = diary(300.0, 24900.0, [])
+    p = pad_log([(1800.0, 3900.0, 5), (10800.0, 12900.0, 4)])
+    return process_night(rec, config, diary=d, pad_log=p)

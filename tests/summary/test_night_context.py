@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from lmdetect.config import Config
 from lmdetect.io.night_outputs import night_summary_document
 from lmdetect.io.outputs import to_jsonable
 from lmdetect.summary.night import (
@@ -115,3 +116,57 @@ def test_every_display_column_is_documented():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "reports.md").read_text(encoding="utf-8")
     missing = [c.key for c in NIGHT_METRIC_COLUMNS if f"`{c.key}`" not in doc]
     assert missing == []
+
+
+@pytest.fixture(scope="module")
+def logged_pad():
+    return night_cases.logged_pad_night()
+
+
+def test_masked_vibration_is_not_taken_off_recorded_and_wear_time(logged_pad):
+    # 7.0 h without gaps, 0.6 h of it masked as detected vibration
+    q = logged_pad.summary["quality"]
+    assert q["masked_pad_h"] == pytest.approx(0.6, abs=0.02)
+    assert q["recorded_h"] == 7.0
+    assert q["wear_h"] == pytest.approx(7.0 - q["nonwear_h"], abs=1e-4)
+
+
+def test_the_summary_records_what_was_done_with_each_pad_session(logged_pad):
+    pad = logged_pad.summary["context"]["pad"]
+    l1, l2 = pad["agreement"]["logged"]
+    # default config: logged sessions are not masked; the first is covered by masked vibration
+    assert l1["handling"] == l2["handling"] == "measured"
+    assert l1["masked_s"] > 1800 and l1["observable_s"] < 300
+    assert l2["masked_s"] == 0.0 and l2["observable_s"] == 2100.0
+    (d,) = pad["agreement"]["detected"]
+    assert d["handling"] == "masked" and d["observable_s"] == 0.0
+    assert pad["handling"]["logged"]["n_masked"] == 0 and pad["handling"]["detected"]["n_masked"] == 1
+    # the train under the unseen session is counted, and its time is observable
+    assert pad["inside"]["observed_h"] == pytest.approx(pad["handling"]["logged"]["observable_h"], abs=1e-3)
+    assert pad["inside"]["n_plm"] >= 50
+
+
+def test_masked_logged_sessions_are_recorded_as_masked():
+    pad = night_cases.logged_pad_night(Config(mask_logged_pads=True)).summary["context"]["pad"]
+    assert [e["handling"] for e in pad["agreement"]["logged"]] == ["masked", "masked"]
+    assert pad["handling"]["logged"]["observable_h"] == 0.0 and pad["inside"]["n_plm"] == 0
+
+
+def test_time_in_bed_source_is_recorded(logged_pad):
+    assert logged_pad.summary["tib_source"] == "diary"
+    assert night_cases.zero_movement_night().summary["tib_source"] == "recording"
+
+
+def test_one_effective_rate_in_the_summary(logged_pad):
+    doc = json.loads(json.dumps(to_jsonable(night_summary_document(logged_pad))))
+    found = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k == "fs_effective_hz":
+                    found.append(path + k)
+                walk(v, path + k + ".")
+
+    walk(doc, "")
+    assert found == ["recording.fs_effective_hz"]

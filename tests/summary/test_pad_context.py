@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from lmdetect.scoring import WASM2016, score_lms
-from lmdetect.summary.pad import pad_agreement, pad_context
+from lmdetect.summary.pad import pad_agreement, pad_context, pad_handling
 
 W = WASM2016()
 
@@ -118,3 +118,52 @@ def test_pooled_windows_do_not_count_a_movement_twice():
     per_session = sum(s["before"]["n_plm"] for s in w["sessions"])
     assert per_session == 10 and w["before"]["n_plm"] == 5
     assert w["before"]["observed_h"] == round(2300 / 3600, 4)  # union of 200-2000 and 700-2500 s
+
+
+def _masks(*rows) -> pd.DataFrame:
+    return pd.DataFrame([{"onset_s": a, "duration_s": b - a, "source": s} for a, b, s in rows],
+                        columns=["onset_s", "duration_s", "source"])
+
+
+def _coverage(masks: pd.DataFrame, end_s: float = 30000.0) -> SimpleNamespace:
+    """A 1-s coverage trace: 0 inside the masks, 1 elsewhere."""
+    valid = np.ones(int(end_s), dtype=np.float32)
+    for a, d in zip(masks["onset_s"], masks["duration_s"]):
+        valid[int(a):int(a + d)] = 0.0
+    return SimpleNamespace(block_s=1.0, t0_s=0.0, valid_frac=valid)
+
+
+def test_handling_records_what_was_masked_and_what_was_observable():
+    # detected vibration masked with 30 s either side; the logged sessions themselves not masked
+    masks = _masks((1270.0, 3030.0, "detected"), (19970.0, 20630.0, "detected"))
+    a = pad_agreement(LOGGED, DETECTED)
+    totals = pad_handling(a, masks, _coverage(masks))
+    l1, l2 = a["logged"]
+    assert l1["handling"] == "measured" and l1["masked_s"] == 1760.0 and l1["observable_s"] == 340.0
+    assert l2["handling"] == "measured" and l2["masked_s"] == 0.0 and l2["observable_s"] == 2100.0
+    assert [e["handling"] for e in a["detected"]] == ["masked", "masked"]
+    assert [e["observable_s"] for e in a["detected"]] == [0.0, 0.0]
+    assert totals["logged"] == {"n_sessions": 2, "n_masked": 0, "n_by_handling": {"measured": 2},
+                                "sessions_h": round(4200 / 3600, 4), "masked_h": round(1760 / 3600, 4),
+                                "observable_h": round(2440 / 3600, 4), "unobservable_h": 0.0}
+    assert totals["detected"]["n_masked"] == 2 and totals["detected"]["observable_h"] == 0.0
+
+
+def test_handling_of_masked_logged_sessions_and_of_time_without_signal():
+    masks = _masks((1000.0, 3160.0, "log"), (8000.0, 10160.0, "log"))
+    trace = _coverage(masks)
+    trace.valid_frac[20000:20300] = 0.0  # a gap inside the second detected session
+    a = pad_agreement(LOGGED, DETECTED)
+    totals = pad_handling(a, masks, trace)
+    assert totals["logged"]["n_masked"] == 2 and totals["logged"]["observable_h"] == 0.0
+    d1, d2 = a["detected"]
+    assert d1["handling"] == "measured" and d1["masked_s"] == 1700.0  # inside a masked logged session
+    assert d2["handling"] == "measured" and d2["observable_s"] == 300.0
+    assert totals["detected"]["unobservable_h"] == round(300 / 3600, 4)
+
+
+def test_context_without_masks_records_every_session_as_measured():
+    ctx = pad_context(EVENTS, LOGGED, None, rules=W, window=(0.0, 30000.0))
+    assert [e["handling"] for e in ctx["agreement"]["logged"]] == ["measured", "measured"]
+    assert ctx["handling"]["logged"]["observable_h"] == round(4200 / 3600, 4)
+    assert ctx["handling"]["detected"]["n_sessions"] == 0
