@@ -14,7 +14,7 @@ import logging
 import os
 import pkgutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from types import ModuleType
 
 from . import __version__
@@ -51,16 +51,18 @@ def _chosen_command(argv: Sequence[str], names: Sequence[str]) -> str | None:
     return None
 
 
-def build_parser(command: str | None = None) -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
+def build_parser(
+    commands: Collection[str] | None = None,
+) -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
     """The ``lmdetect`` parser and the command modules by name.
 
     Parameters
     ----------
-    command
-        Add the options of this subcommand only (the one being run); the others are listed with
-        their help line. None: every subcommand gets its options. Options of a command are added
-        when it runs because some list registries (rule sets, formats) that import numpy and
-        pandas, which ``lmdetect --help`` and ``--version`` must not wait for.
+    commands
+        The subcommands whose options are added (:func:`main` passes the one being run, or none);
+        the others are listed with their help line only. None: all of them. Options are added
+        only where needed because some list registries (rule sets, formats) that import numpy
+        and pandas, which ``lmdetect --help`` and ``--version`` must not wait for.
     """
     parser = argparse.ArgumentParser(
         prog="lmdetect",
@@ -73,7 +75,7 @@ def build_parser(command: str | None = None) -> tuple[argparse.ArgumentParser, d
     table: dict[str, ModuleType] = {}
     for mod in _command_modules():
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
-        if command is None or command == mod.NAME:
+        if commands is None or mod.NAME in commands:
             mod.add_arguments(p)
             # -v is also taken after the command; counted on top of the one before it
             p.add_argument("-v", "--verbose", action="count", dest="command_verbose", default=argparse.SUPPRESS,
@@ -94,7 +96,8 @@ def _configure_logging(verbose: int) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     names = [m.NAME for m in _command_modules()]
-    parser, table = build_parser(_chosen_command(words, names))
+    chosen = _chosen_command(words, names)
+    parser, table = build_parser([chosen] if chosen else [])
     args = parser.parse_args(words)
     if not args.command:
         parser.print_help()

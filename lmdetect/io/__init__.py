@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 import os
 from collections.abc import Sequence
-from typing import Any
 
 from ..model import Recording
 from ._registry import (
@@ -117,14 +116,11 @@ def read_recording(
     from ._devicetime import parse_tz
 
     fmt = format_for_path(path)  # an unknown extension fails first, with suggestions
-    given = {
-        k: v
-        for k, v in dict(
-            tz=tz, start=start, on_corrupt=on_corrupt, fs=fs, device_id=device_id, side=side,
-            channels=channels, tracked_point=tracked_point,
-        ).items()
-        if v is not None
+    options_given = {
+        "tz": tz, "start": start, "on_corrupt": on_corrupt, "fs": fs, "device_id": device_id, "side": side,
+        "channels": channels, "tracked_point": tracked_point,
     }
+    given = {k: v for k, v in options_given.items() if v is not None}
     accepted = READ_OPTIONS.get(fmt)
     if accepted is None:  # a format registered elsewhere: its reader checks its own options
         return _read_with_options(path, **given)
