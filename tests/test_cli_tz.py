@@ -57,10 +57,7 @@ def test_process_tz_aligns_a_device_file_with_its_diary(device_night, tmp_path, 
 
 
 def test_a_diary_outside_the_recording_is_refused_with_its_name(device_night, tmp_path, capsys):
-    lines = (device_night / "diary.csv").read_text().splitlines()
-    shifted = [lines[0]] + [ln.replace("2026-03-15", "2026-03-22").replace("2026-03-14", "2026-03-21") for ln in lines[1:]]
-    diary = tmp_path / "other_week.csv"
-    diary.write_text("\n".join(shifted) + "\n")
+    diary = _other_week(device_night, tmp_path)
     out = tmp_path / "o"
     rc = main(["process", str(device_night / "device.cwa"), "--tz", "Europe/Berlin", "--diary", str(diary),
                "--out", str(out), "--no-report"])
@@ -75,15 +72,27 @@ def test_an_unknown_zone_is_a_clear_error(device_night, tmp_path, capsys):
     assert "unknown time zone 'Europe/Berlim'" in capsys.readouterr().err
 
 
+def _other_week(night: Path, tmp_path: Path) -> Path:
+    lines = (night / "diary.csv").read_text().splitlines()
+    shifted = [lines[0]] + [ln.replace("2026-03-15", "2026-03-22").replace("2026-03-14", "2026-03-21") for ln in lines[1:]]
+    diary = tmp_path / "other_week.csv"
+    diary.write_text("\n".join(shifted) + "\n")
+    return diary
+
+
 def test_batch_tz_option_and_manifest_column(device_night, tmp_path):
     manifest = tmp_path / "m.csv"
     manifest.write_text(
         "path,participant,night,diary,tz\n"
         f"{device_night / 'device.cwa'},P1,berlin,{device_night / 'diary.csv'},Europe/Berlin\n"
         f"{device_night / 'device.cwa'},P1,default,{device_night / 'diary.csv'},\n"
+        f"{device_night / 'device.cwa'},P1,wrong_week,{_other_week(device_night, tmp_path)},Europe/Berlin\n"
     )
     s = run_batch([manifest], tmp_path / "out", workers=1)
-    assert s.n_done == 2, s.failures.to_dict("records")
+    assert s.n_done == 2 and s.n_failed == 1, s.failures.to_dict("records")
+    (failure,) = s.failures.to_dict("records")
+    assert failure["night_id"] == "P1/wrong_week" and "other_week.csv" in failure["error"]
+    assert "no diary time falls within the recording" in failure["error"]
     berlin = _summary(tmp_path / "out" / "nights" / "P1" / "berlin")
     default = _summary(tmp_path / "out" / "nights" / "P1" / "default")
     assert berlin["recording"]["start"] == "2026-03-14T22:30:00+01:00" and berlin["batch"]["tz"] == "Europe/Berlin"
@@ -92,7 +101,8 @@ def test_batch_tz_option_and_manifest_column(device_night, tmp_path):
 
     # --tz for the rows without one: that night is processed again (its zone changed), the other is kept
     s = run_batch([manifest], tmp_path / "out", workers=1, tz="Europe/Berlin")
-    assert {o.night_id: o.status for o in s.outcomes} == {"P1/berlin": "skipped", "P1/default": "done"}
+    status = {o.night_id: o.status for o in s.outcomes}
+    assert status == {"P1/berlin": "skipped", "P1/default": "done", "P1/wrong_week": "failed"}
     assert _summary(tmp_path / "out" / "nights" / "P1" / "default")["tib_h"] == pytest.approx(berlin["tib_h"])
 
 
