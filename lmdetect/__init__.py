@@ -19,7 +19,6 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from .errors import ConfigError, DeviceNotFoundError, FormatError, LmdetectError, ProtocolError
-from .model import Recording
 
 try:
     __version__ = version("lmdetect")
@@ -28,7 +27,10 @@ except PackageNotFoundError:  # running from a source tree without installation
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
+# loaded on first use: even the data model pulls in numpy and pandas, which `lmdetect --version` and
+# `lmdetect --help` must not wait for
 _LAZY = {
+    "Recording": "lmdetect.model",
     "Config": "lmdetect.config",
     "load_config": "lmdetect.config",
     "process_night": "lmdetect.pipeline",
@@ -50,7 +52,6 @@ _LAZY = {
 
 __all__ = [
     "__version__",
-    "Recording",
     "LmdetectError",
     "FormatError",
     "ConfigError",

@@ -8,12 +8,13 @@ means adding one module.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import logging
 import os
 import pkgutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from types import ModuleType
 
 from . import __version__
@@ -21,8 +22,15 @@ from .errors import LmdetectError
 
 __all__ = ["main", "build_parser"]
 
+_EPILOG = """\
+Outputs: a command never replaces an existing file or non-empty folder unless given --force
+(`batch` resumes its own output folder instead; `collect` continues an existing recording).
+Run `lmdetect COMMAND --help` for a command's options.
+"""
 
-def _command_modules() -> list[ModuleType]:
+
+@functools.lru_cache(maxsize=1)
+def _command_modules() -> tuple[ModuleType, ...]:
     from . import commands
 
     mods = []
@@ -30,13 +38,36 @@ def _command_modules() -> list[ModuleType]:
         if info.name.startswith("_"):
             continue
         mods.append(importlib.import_module(f"{commands.__name__}.{info.name}"))
-    return mods
+    return tuple(mods)
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
+def _chosen_command(argv: Sequence[str], names: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (the first word that is not an option), if any."""
+    for word in argv:
+        if word == "--":
+            break
+        if not word.startswith("-"):
+            return word if word in names else None
+    return None
+
+
+def build_parser(
+    commands: Collection[str] | None = None,
+) -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
+    """The ``lmdetect`` parser and the command modules by name.
+
+    Parameters
+    ----------
+    commands
+        The subcommands whose options are added (:func:`main` passes the one being run, or none);
+        the others are listed with their help line only. None: all of them. Options are added
+        only where needed because some list registries (rule sets, formats) that import numpy
+        and pandas, which ``lmdetect --help`` and ``--version`` must not wait for.
+    """
     parser = argparse.ArgumentParser(
         prog="lmdetect",
         description="Periodic limb movements during sleep from an ankle accelerometer.",
+        epilog=_EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"lmdetect {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
@@ -44,7 +75,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
     table: dict[str, ModuleType] = {}
     for mod in _command_modules():
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
-        mod.add_arguments(p)
+        if commands is None or mod.NAME in commands:
+            mod.add_arguments(p)
+            # -v is also taken after the command; counted on top of the one before it
+            p.add_argument("-v", "--verbose", action="count", dest="command_verbose", default=argparse.SUPPRESS,
+                           help="more log output (-vv for debug)")
         table[mod.NAME] = mod
     return parser, table
 
@@ -59,12 +94,15 @@ def _configure_logging(verbose: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser, table = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    names = [m.NAME for m in _command_modules()]
+    chosen = _chosen_command(words, names)
+    parser, table = build_parser([chosen] if chosen else [])
+    args = parser.parse_args(words)
     if not args.command:
         parser.print_help()
         return 2
-    _configure_logging(args.verbose)
+    _configure_logging(args.verbose + getattr(args, "command_verbose", 0))
     try:
         return int(table[args.command].run(args) or 0)
     except LmdetectError as exc:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
-from .errors import ConfigError
+from .errors import ConfigError, LmdetectError
 from .detect.lm import MovementTrace, detect_lms, mask_intervals, movement_magnitude
 from .detect.vibration import detect_vibration
 from .model import Recording
@@ -242,6 +242,8 @@ def process_night(
     NightResult
     """
     config = config or Config()
+    if recording.n_samples == 0:  # e.g. a recording whose sensor never sent a sample
+        raise LmdetectError("the recording holds no samples: nothing to score")
     rules = get_rule_set(config.rules)
     clock = fit_clock(recording)
     reg: RegularSignal = to_regular_grid(recording, clock)

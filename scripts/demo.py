@@ -40,9 +40,9 @@ def run(cmd: list[str], **kw: object) -> str:
 
 def step_simulate(out: Path) -> list[Path]:
     sim = out / "simulated-rls"
-    run(LMDETECT + ["simulate", "--profile", "rls", "--hours", "8", "--rate", "50", "--seed", "7", "--out", sim])
+    run(LMDETECT + ["simulate", "--profile", "rls", "--hours", "8", "--rate", "50", "--seed", "7", "--out", sim, "--force"])
     proc = out / "simulated-rls-processed"
-    run(LMDETECT + ["process", sim / "night.lmr", "--diary", sim / "diary.csv", "--out", proc])
+    run(LMDETECT + ["process", sim / "night.lmr", "--diary", sim / "diary.csv", "--out", proc, "--force"])
     run(LMDETECT + ["evaluate", proc, "--truth", sim])
     return [proc / "report.html"]
 
@@ -51,7 +51,7 @@ def step_samples(out: Path) -> list[Path]:
     reports = []
     for night in sorted((SAMPLES / "nights").glob("*/night.lmr")):
         d = night.parent
-        cmd = LMDETECT + ["process", night, "--out", out / "samples" / d.name]
+        cmd = LMDETECT + ["process", night, "--out", out / "samples" / d.name, "--force"]
         if (d / "diary.csv").exists():
             cmd += ["--diary", d / "diary.csv"]
         if (d / "pad_log.csv").exists():
@@ -68,7 +68,7 @@ def step_participant(out: Path) -> list[Path]:
     run(LMDETECT + ["batch", manifest if manifest.exists() else series, "--out", batch_out, "--reports"])
     nights = sorted(p.parent for p in batch_out.glob("nights/**/summary.json"))
     summary = out / "participant01-summary"
-    run(LMDETECT + ["summarize", *nights, "--out", summary])
+    run(LMDETECT + ["summarize", *nights, "--out", summary, "--force"])
     return [n / "report.html" for n in nights] + [summary / "multinight.html"]
 
 
@@ -106,7 +106,7 @@ def step_ble(out: Path) -> list[Path]:
         rec = ble / "night.lmr"
         run(LMDETECT + ["collect", "--device", name, "--duration", "6h", "--quiet", "--out", rec], env=env, timeout=300)
         run(LMDETECT + ["info", rec])
-        run(LMDETECT + ["process", rec, "--out", ble / "processed"])
+        run(LMDETECT + ["process", rec, "--out", ble / "processed", "--force"])
         return [ble / "processed" / "report.html"]
     finally:
         serve.send_signal(signal.SIGINT)

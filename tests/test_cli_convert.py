@@ -80,7 +80,7 @@ def test_convert_refuses_to_overwrite_and_bad_targets(
     assert main(["convert", str(src), str(tmp_path / "x.lrm")]) == 2
     assert "did you mean .lmr" in capsys.readouterr().err
     assert main(["convert", str(src), str(tmp_path / "y.lmr"), "--start", "2026-01-01T00:00:00Z"]) == 2
-    assert "--start applies to" in capsys.readouterr().err
+    assert "ActiGraph GT3X files do not take start" in capsys.readouterr().err
     assert main(["convert", str(src), str(tmp_path / "z.lmr"), "--tz", "Nowhere/City"]) == 2
     assert "unknown time zone 'Nowhere/City'" in capsys.readouterr().err
     assert not (tmp_path / "x.lrm").exists() and not (tmp_path / "y.lmr").exists()

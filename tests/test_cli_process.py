@@ -83,3 +83,27 @@ def test_score_events_rescores_our_own_events_csv(night, tmp_path):
     a = json.loads((out / "summary.json").read_text())
     b = json.loads((again / "summary.json").read_text())
     assert a["n_plm"] == b["n_plm"] and a["n_clm"] == b["n_clm"]
+
+
+def test_docs_outputs_describes_every_file_column_and_key(night, tmp_path):
+    """docs/outputs.md names every file `process` writes, every column of its tables and every
+    top-level key of summary.json."""
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "outputs.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`([^`]+)`", doc))
+    out = tmp_path / "out"
+    assert main(["process", str(night / "night.lmr"), "--diary", str(night / "diary.csv"), "--pad-log",
+                 str(night / "pad_log.csv"), "--out", str(out), "--no-report"]) == 0
+    files = {p.name for p in out.iterdir()}
+    assert files - named == set()
+    for table in ("events.csv", "epochs.csv"):
+        columns = (out / table).read_text().splitlines()[0].split(",")
+        assert set(columns) - named == set(), table
+    keys = set(json.loads((out / "summary.json").read_text()))
+    documented = set()
+    for name in named:  # a row may document several keys: `a`, `b`
+        documented.update(k.strip() for k in name.split(","))
+    assert keys - documented == set()
+    assert {"report.html", "report.pdf", "batch"} <= named

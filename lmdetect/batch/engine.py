@@ -31,6 +31,7 @@ import pandas as pd
 from .._params import check_option
 from ..config import Config
 from ..errors import LmdetectError
+from ..io._devicetime import parse_tz
 from .cohort import shard_folder_name, write_batch_record
 from .inputs import NightInput, collect_nights, parse_shard, select_shard
 from .progress import ProgressSink
@@ -283,7 +284,7 @@ def _run_one_at_a_time(jobs: Sequence[NightJob], report: Report, worker: Worker)
 
 
 def _job(n: NightInput, out: Path, config: Config, config_hash: str, reports: bool,
-         split_nights: str | None = None) -> NightJob:
+         split_nights: str | None = None, tz: str | None = None) -> NightJob:
     def absolute(p: str | None) -> str | None:
         return None if p is None else os.path.abspath(p)
 
@@ -302,6 +303,7 @@ def _job(n: NightInput, out: Path, config: Config, config_hash: str, reports: bo
         reports=reports,
         covariates=n.covariates,
         split_nights=split_nights,
+        tz=n.tz or tz,
     )
 
 
@@ -331,6 +333,7 @@ def run_batch(
     progress: ProgressSink | None = None,
     max_tasks_per_child: int | None = DEFAULT_MAX_TASKS_PER_CHILD,
     split_nights: str | None = None,
+    tz: str | None = None,
 ) -> BatchSummary:
     """Process many nights, each in isolation, and write the cohort table.
 
@@ -361,6 +364,10 @@ def run_batch(
         ``"noon"`` or ``"diary"``: inputs are multi-day files; each is cut into nights
         (:func:`lmdetect.preprocessing.nights.split_nights`; ``"diary"`` needs the diary of a
         manifest) and every night gets its own folder ``nights/<file id>/<evening date>/`` and row.
+    tz
+        Time zone the device clocks were set in (IANA name or offset; see
+        :func:`lmdetect.io.read_recording`), for the nights whose manifest row gives no ``tz``.
+        A night processed under another zone is processed again.
 
     Returns
     -------
@@ -370,7 +377,7 @@ def run_batch(
     ------
     LmdetectError
         No recordings in the inputs, a missing input folder, two inputs with one output folder,
-        a bad shard, or reports asked for without ``lmdetect[report]``. A bad *night* never raises:
+        a bad shard, an unknown ``tz``, or reports asked for without ``lmdetect[report]``. A bad *night* never raises:
         it is listed in ``failures.csv``.
     """
     t_start = time.monotonic()
@@ -382,6 +389,7 @@ def run_batch(
     if out.exists() and not out.is_dir():
         raise LmdetectError(f"{out_dir}: exists and is not a folder")
     shard_t = parse_shard(shard) if shard is not None else None
+    parse_tz(tz)  # an unknown zone stops the batch before any night
     nights = collect_nights(inputs, exclude=out)
     if not nights:
         raise LmdetectError(f"no recordings found in {', '.join(map(str, inputs)) or 'the inputs'}")
@@ -390,7 +398,7 @@ def run_batch(
     if reports:
         _require_reports()
     config_hash = config.hash()
-    jobs = [_job(n, out, config, config_hash, reports, split_nights) for n in nights]
+    jobs = [_job(n, out, config, config_hash, reports, split_nights, tz) for n in nights]
     # largest files first: the long nights start early and the pool's tail stays short
     jobs.sort(key=lambda j: (-_size(j.path), j.night_id))
     record_dir = out / "shards" / shard_folder_name(shard_t) if shard_t is not None else out

@@ -2,12 +2,15 @@
 
 A manifest is a CSV whose header has a ``path`` column::
 
-    path,participant,night,diary,pad_log,hypnogram,group
-    P01/2026-03-14.lmr,P01,2026-03-14,P01/diary.csv,,,rls
-    P02/n1.cwa,P02,1,,P02/pad.csv,,control
+    path,participant,night,diary,pad_log,hypnogram,tz,group
+    P01/2026-03-14.lmr,P01,2026-03-14,P01/diary.csv,,,,rls
+    P02/n1.cwa,P02,1,,P02/pad.csv,,Europe/Berlin,control
 
-``path`` is required; ``participant``, ``night``, ``diary``, ``pad_log`` and ``hypnogram`` are
-optional (empty cells mean "none"). Relative paths are resolved against the manifest's folder. Any
+``path`` is required; ``participant``, ``night``, ``diary``, ``pad_log``, ``hypnogram`` and ``tz``
+are optional (empty cells mean "none"). ``tz`` is the time zone the device clock was set in (IANA
+name or offset, see :func:`lmdetect.io.read_recording`); it is needed by device files that keep
+local time without an offset (CWA, GENEActiv, gt3x, EDF) and overrides the batch's ``--tz`` for
+that row. Relative paths are resolved against the manifest's folder. Any
 other column is a covariate copied into the cohort table. Header names are case-insensitive, and
 spaces or hyphens count as underscores (``pad log`` = ``pad-log`` = ``pad_log``).
 
@@ -33,6 +36,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..errors import ConfigError, FormatError, LmdetectError
+from ..io._devicetime import parse_tz
 
 __all__ = [
     "NightInput",
@@ -46,7 +50,7 @@ __all__ = [
 ]
 
 #: Columns a manifest understands; any other column is carried into the cohort table.
-MANIFEST_COLUMNS: tuple[str, ...] = ("path", "participant", "night", "diary", "pad_log", "hypnogram")
+MANIFEST_COLUMNS: tuple[str, ...] = ("path", "participant", "night", "diary", "pad_log", "hypnogram", "tz")
 
 # Side files that share an extension with recordings (CSV) and must not be taken for nights.
 _SIDE_STEMS = frozenset(
@@ -74,6 +78,8 @@ class NightInput:
         Labels for the cohort table ("" when unknown).
     diary, pad_log, hypnogram
         Optional side files for :func:`lmdetect.pipeline.process_night`.
+    tz
+        Time zone of the device clock (IANA name or offset), or None for the batch's default.
     covariates
         Extra manifest columns, copied into the cohort row.
     """
@@ -85,6 +91,7 @@ class NightInput:
     diary: str | None = None
     pad_log: str | None = None
     hypnogram: str | None = None
+    tz: str | None = None
     covariates: tuple[tuple[str, str], ...] = ()
 
 
@@ -173,6 +180,12 @@ def read_manifest(path: str | os.PathLike[str]) -> list[NightInput]:
             nid = f"{safe_component(participant)}/{safe_component(stem)}"
         else:
             nid = safe_component(night or stem)
+        tz = cells.get("tz") or None
+        if tz is not None:
+            try:
+                parse_tz(tz)
+            except ConfigError as exc:
+                raise FormatError(p, f"column tz: {exc}", line=line) from None
         out.append(
             NightInput(
                 night_id=nid,
@@ -182,6 +195,7 @@ def read_manifest(path: str | os.PathLike[str]) -> list[NightInput]:
                 diary=resolve(cells.get("diary", "")),
                 pad_log=resolve(cells.get("pad_log", "")),
                 hypnogram=resolve(cells.get("hypnogram", "")),
+                tz=tz,
                 covariates=tuple((k, v) for k, v in cells.items() if k not in MANIFEST_COLUMNS),
             )
         )

@@ -80,6 +80,8 @@ class NightJob:
     split_nights
         ``"noon"`` or ``"diary"``: the file holds several nights; cut it with
         :func:`lmdetect.preprocessing.nights.split_nights` and process each (see :func:`run_split_job`).
+    tz
+        Time zone the device clock was set in (see :func:`lmdetect.io.read_recording`), or None.
     """
 
     night_id: str
@@ -96,6 +98,7 @@ class NightJob:
     reports: bool = False
     covariates: tuple[tuple[str, str], ...] = ()
     split_nights: str | None = None
+    tz: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -245,6 +248,7 @@ def _is_complete(doc: Mapping[str, Any] | None, job: NightJob, sha: str, sidecar
         and version_key(str(doc.get("lmdetect_version", ""))) == version_key(__version__)
         and isinstance(batch, Mapping)
         and dict(batch.get("sidecar_sha256") or {}) == dict(sidecars)
+        and batch.get("tz") == job.tz  # another zone moves the recording against its diary
         and (not job.reports or (Path(job.night_dir) / "report.html").is_file())
     )
 
@@ -278,17 +282,10 @@ class _NightData:
 
 
 def _read_inputs(job: NightJob) -> _NightData:
-    from ..io import read_recording
-    from ..io.diary import read_diary, read_pad_log
-    from ..io.hypnogram import read_hypnogram
+    from ..io.night_inputs import read_night_inputs
 
-    rec = read_recording(job.path)
-    return _NightData(
-        recording=rec,
-        diary=read_diary(job.diary) if job.diary else None,
-        pad_log=read_pad_log(job.pad_log) if job.pad_log else None,
-        hypnogram=read_hypnogram(job.hypnogram, rec.start) if job.hypnogram else None,
-    )
+    n = read_night_inputs(job.path, tz=job.tz, diary=job.diary, pad_log=job.pad_log, hypnogram=job.hypnogram)
+    return _NightData(recording=n.recording, diary=n.diary, pad_log=n.pad_log, hypnogram=n.hypnogram)
 
 
 def _process(job: NightJob, sha: str, sidecars: Mapping[str, str], t: dict[str, float],
@@ -322,6 +319,8 @@ def _process(job: NightJob, sha: str, sidecars: Mapping[str, str], t: dict[str, 
     }
     if job.split_nights:
         batch_info["split_nights"] = job.split_nights
+    if job.tz:
+        batch_info["tz"] = job.tz
     result = dataclasses.replace(result, summary={**result.summary, "batch": batch_info})
     write_night_outputs(result, job.night_dir, input_path=job.path, input_sha256=sha, report=job.reports)
     t3 = time.perf_counter()

@@ -14,6 +14,10 @@ config.toml[, report.html]); a night whose outputs match the input checksum, con
 lmdetect version is skipped. Bad nights are listed in OUT/failures.csv and never stop the batch.
 At the end: OUT/cohort.parquet, OUT/cohort.csv and OUT/manifest.json. Exit status 1 if any night
 failed. Job arrays: run each task with --shard I/N, then `lmdetect collate OUT`.
+
+OUT is resumed, never replaced: there is no --force. The folders under OUT/nights/ belong to the
+batch; one whose outputs are incomplete or stale (another input, side file, configuration, --tz
+or lmdetect version) is processed again and replaced. To start afresh, give a new OUT.
 """
 
 
@@ -42,8 +46,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="recording files, folders (searched recursively) or manifest CSVs "
-                        "(columns path, participant, night, diary, pad_log, hypnogram)")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+                        "(columns path, participant, night, diary, pad_log, hypnogram, tz)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (resumed when it exists)")
+    p.add_argument("--tz", metavar="ZONE",
+                   help="IANA time zone (e.g. Europe/Berlin) or offset the device clocks were set in, for "
+                        "CWA / GENEActiv / gt3x / EDF files that keep local time without an offset; a "
+                        "manifest's tz column overrides it per night")
     p.add_argument("--workers", type=_positive, metavar="N",
                    help="local worker processes (default: one per available CPU, at most one per night)")
     p.add_argument("--scheduler", metavar="ADDRESS",
@@ -88,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
             max_tasks_per_child=args.max_tasks_per_child or DEFAULT_MAX_TASKS_PER_CHILD,
             split_nights=args.split_nights,
+            tz=args.tz,
         )
     print(
         f"{len(summary.outcomes)} night(s): {summary.n_done} done, {summary.n_skipped} skipped, "

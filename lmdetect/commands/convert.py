@@ -19,15 +19,12 @@ from typing import Any
 NAME = "convert"
 HELP = "convert a recording between formats (CWA, GENEActiv, gt3x, EDF/BDF, BIDS-motion, .lmr, CSV)"
 
-__all__ = ["NAME", "HELP", "add_arguments", "run", "read_input", "with_provenance", "TZ_FORMATS"]
-
-#: Formats whose files keep device wall time (or may lack an offset): their readers take ``tz``.
-TZ_FORMATS = frozenset({"Axivity CWA", "GENEActiv", "ActiGraph GT3X", "EDF/EDF+", "BDF/BDF+", "BIDS motion"})
-#: Formats whose readers take ``start`` (a file with relative times).
-START_FORMATS = frozenset({"CSV", "BIDS motion"})
+__all__ = ["NAME", "HELP", "add_arguments", "run", "read_input", "with_provenance"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ._outputs import add_force
+
     p.add_argument("input", nargs="?", help="recording to read")
     p.add_argument("output", nargs="?", help="file to write; its extension picks the format")
     p.add_argument(
@@ -37,29 +34,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "the start is expressed in. Device files without an offset are read as UTC otherwise, with a warning",
     )
     p.add_argument("--start", help="start time (ISO 8601 with offset) for a CSV or BIDS file without one")
-    p.add_argument("-f", "--force", action="store_true", help="replace an existing output file")
+    add_force(p, folder=False)
     p.add_argument("--formats", action="store_true", help="list the readable and writable formats and exit")
 
 
 def read_input(path: str | os.PathLike[str], *, tz: str | None = None, start: str | None = None) -> Any:
-    """Read ``path`` with the options its format understands; the start is put in ``tz``."""
-    from ..errors import LmdetectError
-    from ..io import format_for_path, read_recording
-    from ..io._devicetime import parse_tz
+    """Read ``path`` with :func:`lmdetect.io.read_recording`; the start is put in ``tz``."""
+    from ..io import read_recording
 
-    fmt = format_for_path(path)
-    zone = parse_tz(tz)
-    options: dict[str, Any] = {}
-    if tz and fmt in TZ_FORMATS:
-        options["tz"] = tz
-    if start:
-        if fmt not in START_FORMATS:
-            raise LmdetectError(f"--start applies to {', '.join(sorted(START_FORMATS))} files, not {fmt}")
-        options["start"] = start
-    rec = read_recording(path, **options)
-    if zone is not None and fmt not in TZ_FORMATS:
-        rec = dataclasses.replace(rec, start=rec.start.astimezone(zone))
-    return rec
+    return read_recording(path, tz=tz, start=start)
 
 
 def _sha256(path: Path) -> str:
@@ -99,6 +82,7 @@ def _print_formats() -> None:
 def run(args: argparse.Namespace) -> int:
     from ..errors import LmdetectError
     from ..io import format_for_path, write_recording
+    from ._outputs import check_output_file
 
     if args.formats:
         _print_formats()
@@ -107,8 +91,7 @@ def run(args: argparse.Namespace) -> int:
         raise LmdetectError("give an input and an output file (or --formats)")
     src, dst = Path(args.input), Path(args.output)
     out_fmt = format_for_path(dst, write=True)  # an unknown extension fails before any reading
-    if dst.exists() and not args.force:
-        raise LmdetectError(f"{dst} exists; use --force to replace it")
+    check_output_file(dst, args.force)
     if src.exists() and dst.exists() and src.resolve() == dst.resolve():
         raise LmdetectError("input and output are the same file")
     rec = read_input(src, tz=args.tz, start=args.start)

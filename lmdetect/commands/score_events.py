@@ -14,13 +14,11 @@ import hashlib
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import __version__
-from ..errors import LmdetectError
-from ..io.annotations import SCORED_EVENT_FORMATS, ScoredEvents, read_hypnogram_csv, read_scored_events
-from ..io.outputs import write_events_csv, write_summary_json
-from ..scoring import SleepInfo, get_rule_set, night_indices, rule_set_names, score_lms
+if TYPE_CHECKING:
+    from ..io.annotations import ScoredEvents
+# the readers and rule sets are imported where used: they load pandas, which `lmdetect --help` must not
 
 __all__ = ["NAME", "HELP", "add_arguments", "run", "score_events_file"]
 
@@ -31,14 +29,20 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..io.annotations import SCORED_EVENT_FORMATS
+    from ..scoring import rule_set_names
+    from ._outputs import add_force
+
     parser.add_argument("file", type=Path, help="scored-event file (format detected from its content)")
     parser.add_argument(
         "--out",
         type=Path,
         required=True,
         metavar="DIR",
-        help="output folder for events.csv and summary.json (created if needed)",
+        help="output folder for events.csv and summary.json (created if needed; an existing, "
+        "non-empty one only with --force)",
     )
+    add_force(parser)
     parser.add_argument(
         "--rules",
         default="wasm2016",
@@ -89,6 +93,11 @@ def score_events_file(
     lights_on_s: float | None = None,
 ) -> tuple[Any, dict[str, Any], ScoredEvents]:
     """Read, score and summarise one file; returns (scored table, summary dict, events read)."""
+    from .. import __version__
+    from ..errors import LmdetectError
+    from ..io.annotations import read_hypnogram_csv, read_scored_events
+    from ..scoring import SleepInfo, get_rule_set, night_indices, score_lms
+
     rules = get_rule_set(rules_name)
     events = read_scored_events(path, format)
     sleep_source = "hypnogram" if events.hypnogram is not None else "none"
@@ -144,6 +153,10 @@ def score_events_file(
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..io.outputs import write_events_csv, write_summary_json
+    from ._outputs import check_output_folder
+
+    check_output_folder(args.out, args.force)
     scored, summary, events = score_events_file(
         args.file,
         args.rules,

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..protocol import RATES_HZ
 
 __all__ = ["NAME", "HELP", "add_arguments", "run", "parse_start", "parse_overrides"]
 
@@ -30,6 +29,9 @@ _PROFILE_NAMES = ("rls", "control", "pad", "noisy")  # firmware_sim.profiles.PRO
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..protocol import RATES_HZ  # numpy: imported only when this command runs
+    from ._outputs import add_force
+
     parser.add_argument("--profile", default="rls", choices=_PROFILE_NAMES, help="kind of night (default rls)")
     parser.add_argument("--hours", type=float, default=8.0, help="recording length in hours (default 8)")
     parser.add_argument("--rate", type=int, default=50, choices=RATES_HZ, help="sensor output data rate in Hz (default 50)")
@@ -54,7 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="override a profile parameter, e.g. --set pad_sessions_range=(2,2) (repeatable)",
     )
-    parser.add_argument("--out", required=True, type=Path, help="output folder (created if missing)")
+    parser.add_argument("--out", required=True, type=Path,
+                        help="output folder (created if missing; an existing, non-empty one only with --force)")
+    add_force(parser)
 
 
 def parse_start(text: str | None, tz: str) -> dt.datetime | None:
@@ -91,6 +95,9 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from firmware_sim.night import simulate_night, write_night
 
+    from ._outputs import check_output_folder
+
+    check_output_folder(args.out, args.force)
     overrides = parse_overrides(args.overrides)
     if args.aa_filter is not None:
         overrides["imu_aa_filter"] = args.aa_filter

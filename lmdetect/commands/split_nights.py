@@ -37,7 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--min-hours", type=float, default=1.0, help="drop nights with fewer hours of data (default 1)"
     )
     p.add_argument("--format", default=".lmr", help="extension of the night files (default .lmr)")
-    p.add_argument("-f", "--force", action="store_true", help="replace existing night files")
+    p.add_argument("-f", "--force", action="store_true",
+                   help="replace night files that exist already (refused without it; other files are left alone)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -25,9 +25,13 @@ HELP = "summarise several processed nights: night table (CSV, Parquet), trends, 
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ._outputs import add_force
+
     p.add_argument("dirs", nargs="+", metavar="DIR",
                    help="output folders of `lmdetect process` (or a batch output folder holding them)")
-    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--out", required=True, type=Path,
+                   help="output folder (an existing, non-empty one only with --force)")
+    add_force(p)
     p.add_argument("--labels", type=Path,
                    help="CSV with columns night,pad (pad / no-pad) overriding the pad-night rule per night")
     p.add_argument("--metric", default="PLMS/h", help="night-table column compared between pad and no-pad nights "
@@ -39,7 +43,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..io.multinight import summarize_nights
+    from ._outputs import check_output_folder
 
+    check_output_folder(args.out, args.force)
     if args.n_boot < 100:
         raise ConfigError(f"--n-boot must be at least 100, got {args.n_boot}")
     if args.seed < 0:

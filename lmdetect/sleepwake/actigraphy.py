@@ -126,7 +126,9 @@ def score_sleep_wake(
     wake = (score > params.threshold) & seen
     if load is not None and params.load_threshold_mg_s > 0:
         k = params.load_window_epochs
-        windowed = np.convolve(np.nan_to_num(load), np.ones(2 * k + 1), mode="same")
+        # sum over epochs i-k..i+k; "full" then slicing keeps n outputs for any n, where
+        # mode="same" returns the window's length when the night has fewer epochs than that
+        windowed = np.convolve(np.nan_to_num(load), np.ones(2 * k + 1), mode="full")[k : k + a.size]
         wake |= (windowed > params.load_threshold_mg_s) & seen
     if params.rescore:
         wake = _webster(wake, params.epoch_s)

@@ -109,3 +109,14 @@ def test_the_same_file_named_twice_is_one_night(cohort_dir, monkeypatch):
     monkeypatch.chdir(cohort_dir)
     nights = collect_nights(["P01", "./P01/n1.lmr", cohort_dir / "P01" / "n1.lmr"])
     assert [n.night_id for n in nights] == ["P01/n1", "P01/n2"]
+
+
+def test_manifest_tz_column_is_read_and_checked(tmp_path):
+    m = tmp_path / "m.csv"
+    m.write_text("path,participant,TZ\na.cwa,P1,Europe/Berlin\nb.cwa,P1,\nc.cwa,P1,+05:30\n")
+    tz = {Path(n.path).name: n.tz for n in read_manifest(m)}
+    assert tz == {"a.cwa": "Europe/Berlin", "b.cwa": None, "c.cwa": "+05:30"}
+    assert all(not n.covariates for n in read_manifest(m))  # tz is a known column, not a covariate
+    m.write_text("path,tz\na.cwa,Europe/Berlin\nb.cwa,Mars/Olympus\n")
+    with pytest.raises(FormatError, match=r"m\.csv, line 3: column tz: unknown time zone 'Mars/Olympus'"):
+        read_manifest(m)

@@ -16,16 +16,13 @@ from lmdetect.io import read_recording
 from lmdetect.io.cwa import pack_timestamp, read_cwa, unpack_timestamps, write_cwa
 from lmdetect.model import Recording
 
-SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "readers"  # real AX3/AX6 files, MIT (see README there)
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 UTC = dt.timezone.utc
 
 
-def shared(name: str) -> Path:
-    path = SAMPLES / name
-    if not path.exists():
-        pytest.skip(f"shared real-device sample {name} not found in ../shared/samples (see its README)")
-    return path
+def sample(name: str) -> Path:
+    return SAMPLES / name
 
 
 def still(
@@ -60,8 +57,8 @@ def test_ax3_sample_matches_independent_decoder() -> None:
     where we use the measured 197.2 Hz (104 samples: 1.4 periods). So our times are later on
     average by about half a period and never differ by 1.5 periods or more.
     """
-    rec = read_cwa(shared("ax3_sample.cwa"))
-    ref = np.load(shared("ax3_data.npz"))
+    rec = read_cwa(sample("ax3_sample.cwa"))
+    ref = np.load(sample("ax3_data.npz"))
     assert rec.n_samples == 58800
     assert rec.fs == 200.0 and rec.range_g == 8.0
     assert rec.device_id == "AX3-51888"
@@ -76,8 +73,8 @@ def test_ax3_sample_matches_independent_decoder() -> None:
 
 
 def test_ax6_sample_accelerometer_matches_and_gyro_is_dropped() -> None:
-    rec = read_cwa(shared("ax6_sample.cwa"))
-    ref = np.load(shared("ax6_data.npz"))
+    rec = read_cwa(sample("ax6_sample.cwa"))
+    ref = np.load(sample("ax6_data.npz"))
     assert rec.n_samples == ref["accel"].shape[0] == 10360
     assert rec.fs == 100.0 and rec.range_g == 16.0
     # the reference rounds AX6 values to 6 decimals
@@ -90,15 +87,15 @@ def test_ax6_sample_accelerometer_matches_and_gyro_is_dropped() -> None:
 
 def test_sample_without_tz_warns_and_assumes_utc(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
-        rec = read_cwa(shared("ax3_sample.cwa"))
+        rec = read_cwa(sample("ax3_sample.cwa"))
     assert rec.start.utcoffset() == dt.timedelta(0)
     assert rec.meta["time_zone_source"] == "assumed UTC"
     assert any("assuming UTC" in r.getMessage() for r in caplog.records)
 
 
 def test_sample_with_tz_uses_the_zone_offset() -> None:
-    rec = read_cwa(shared("ax3_sample.cwa"), tz="Europe/Berlin")
-    utc = read_cwa(shared("ax3_sample.cwa"), tz="UTC")
+    rec = read_cwa(sample("ax3_sample.cwa"), tz="Europe/Berlin")
+    utc = read_cwa(sample("ax3_sample.cwa"), tz="UTC")
     assert rec.start.tzinfo == BERLIN
     assert rec.start.replace(tzinfo=None) == utc.start.replace(tzinfo=None)  # same wall time
     assert (utc.start - rec.start) == dt.timedelta(hours=1)  # February: CET = UTC+1

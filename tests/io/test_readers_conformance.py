@@ -23,7 +23,6 @@ from lmdetect.io import read_recording, supported_read_extensions, write_recordi
 from lmdetect.model import Recording
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "readers"
-SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "samples"
 
 
 def still_night(fs: float = 50.0, seconds: float = 900.0) -> Recording:
@@ -61,21 +60,11 @@ def _committed(name: str) -> Callable[[Path], Path]:
     return build
 
 
-def _shared(name: str) -> Callable[[Path], Path]:
-    def build(tmp: Path) -> Path:
-        src = SAMPLES / name
-        if not src.exists():
-            pytest.skip(f"shared real-device sample {name} not found in ../shared/samples")
-        return src
-
-    return build
-
-
 #: (case id, extension, file builder). Formats with a writer are also tested on a written file.
 CASES: list[tuple[str, str, Callable[[Path], Path]]] = [
     ("cwa-written", ".cwa", _written(".cwa")),
-    ("cwa-ax3-real", ".cwa", _shared("ax3_sample.cwa")),
-    ("cwa-ax6-real", ".cwa", _shared("ax6_sample.cwa")),
+    ("cwa-ax3-real", ".cwa", _committed("ax3_sample.cwa")),
+    ("cwa-ax6-real", ".cwa", _committed("ax6_sample.cwa")),
     ("geneactiv-real", ".bin", _committed("gnactv_sample.bin")),
     ("gt3x-activity", ".gt3x", _committed("actigraph_neo_ism.gt3x")),
     ("gt3x-activity2", ".gt3x", _committed("actigraph_mos_dst.gt3x")),
@@ -85,6 +74,19 @@ CASES: list[tuple[str, str, Callable[[Path], Path]]] = [
     ("lmr-written", ".lmr", _written(".lmr")),
     ("csv-written", ".csv", _written(".csv")),
 ]
+
+
+def test_real_device_samples_are_in_the_repository() -> None:
+    """The MIT-licensed real-device files ship with the tests (never skipped), with their licence."""
+    import hashlib
+    import re
+
+    readme = (DATA / "README.md").read_text(encoding="utf-8")
+    listed = dict(re.findall(r"^\| `([\w.]+)` \| `([0-9a-f]{64})` \|$", readme, flags=re.M))
+    assert {"ax3_sample.cwa", "ax6_sample.cwa", "ax3_data.npz", "ax6_data.npz", "gnactv_sample.bin"} <= set(listed)
+    for name, digest in listed.items():
+        assert hashlib.sha256((DATA / name).read_bytes()).hexdigest() == digest, name
+    assert "Pfizer" in (DATA / "LICENSE-scikit-digital-health.txt").read_text(encoding="utf-8")
 
 
 def test_every_reader_has_a_case() -> None:

@@ -76,3 +76,16 @@ def test_a_gap_neither_wakes_its_neighbours_nor_starts_webster_rescoring():
     act[40:50] = 0.6  # real restlessness still scores wake, and Webster rescoring follows it
     s = score_sleep_wake(act, p)
     assert not s[40:50].any() and not s[50:52].any() and s[:40].all()
+
+
+def test_nights_with_fewer_epochs_than_the_load_window_are_scored():
+    # a night shorter than the load window (2k + 1 epochs) must be scored epoch by epoch, as the
+    # same epochs are at the start of a long night (mode="same" returned the window's length)
+    p = SleepWakeParams(load_window_epochs=2, rescore=False)
+    long_load = np.zeros(40)
+    long_load[0] = 2 * p.load_threshold_mg_s
+    long = score_sleep_wake(np.zeros(40), p, long_load)
+    for n in range(1, 6):
+        short = score_sleep_wake(np.zeros(n), p, long_load[:n])
+        assert short.shape == (n,)
+        np.testing.assert_array_equal(short, long[:n])

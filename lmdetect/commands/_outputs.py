@@ -1,0 +1,44 @@
+"""One convention for every command's outputs: an existing file, or a folder that is not empty,
+is never replaced unless ``--force`` is given. Checked before any work, so a refused run costs
+nothing and changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+__all__ = ["add_force", "check_output_folder", "check_output_file"]
+
+FORCE_HELP_FOLDER = "replace the contents of an existing, non-empty output folder (refused without it)"
+FORCE_HELP_FILE = "replace an existing output file (refused without it)"
+
+
+def add_force(parser: argparse.ArgumentParser, *, folder: bool = True) -> None:
+    """Add ``-f/--force`` with the help text of the convention."""
+    parser.add_argument("-f", "--force", action="store_true", help=FORCE_HELP_FOLDER if folder else FORCE_HELP_FILE)
+
+
+def check_output_folder(path: str | os.PathLike[str], force: bool) -> None:
+    """Raise unless ``path`` is missing, an empty folder, or ``force`` is set (and it is a folder)."""
+    from ..errors import LmdetectError
+
+    p = Path(path)
+    if not p.exists():
+        return
+    if not p.is_dir():
+        raise LmdetectError(f"{p} exists and is not a folder")
+    if not force and any(p.iterdir()):
+        raise LmdetectError(f"{p} exists and is not empty; use --force to replace its contents")
+
+
+def check_output_file(path: str | os.PathLike[str], force: bool) -> None:
+    """Raise if ``path`` is a folder, or an existing file and ``force`` is not set."""
+    from ..errors import LmdetectError
+
+    p = Path(path)
+    if p.is_dir():
+        raise LmdetectError(f"{p} is a folder, not a file")
+    if p.exists() and not force:
+        raise LmdetectError(f"{p} exists; use --force to replace it")
