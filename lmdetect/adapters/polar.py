@@ -420,7 +420,7 @@ class PolarAdapter(SensorAdapter):
             tick_hz=self.TICK_HZ,
             scale_g=0.001,
             range_g=float(selected.get("range", self.range_g)),
-            sensor=f"Polar {model}".strip() if model else "Polar PMD",
+            sensor=_sensor_name(model),
             firmware=firmware,
             resumed=False,
             meta={"pmd_factor": repr(self.factor), "clock_epoch": "2000-01-01T00:00:00Z (device clock, ns)"},
@@ -497,6 +497,13 @@ class PolarAdapter(SensorAdapter):
             counts = np.clip(counts, -full_scale, full_scale)
             flags |= 0x04  # CLIPPED
         return [DecodedPacket(seq=None, tick=int(ticks[0]), counts=counts.astype(np.int16), flags=flags, sample_ticks=ticks)]
+
+
+def _sensor_name(model: str) -> str:
+    """The sensor's name from its Model Number String ("Polar H10" stays "Polar H10")."""
+    if not model:
+        return "Polar PMD"
+    return model if model.lower().startswith("polar") else f"Polar {model}"
 
 
 async def _read_text(link: Link, uuid: str) -> str:
