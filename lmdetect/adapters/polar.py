@@ -233,9 +233,9 @@ def decode_acc_samples(frame: PmdFrame, factor: float = 1.0) -> NDArray[np.float
         raise ProtocolError(f"PMD frame of measurement type {frame.measurement_type}, expected ACC ({MEASUREMENT_ACC})")
     if frame.compressed:
         if frame.frame_type == 0:
-            return decode_delta_frames(frame.payload) * (factor * 1000.0)  # values x factor are g
+            return decode_delta_frames(frame.payload).astype(np.float64) * (factor * 1000.0)  # values x factor are g
         if frame.frame_type == 1:
-            return decode_delta_frames(frame.payload) * factor  # values x factor are mG
+            return decode_delta_frames(frame.payload).astype(np.float64) * factor  # values x factor are mG
         raise ProtocolError(f"unsupported compressed ACC frame type {frame.frame_type}")
     width = _RAW_SAMPLE_BYTES.get(frame.frame_type)
     if width is None:
