@@ -55,15 +55,17 @@ def assert_is_the_source(rec, fw: PolarPmdFirmware) -> None:
     np.testing.assert_allclose(rec.accel_g, np.rint(leg(t) * 1000) / 1000, atol=0.0011)
 
 
-def test_an_h10_night_records_with_the_documented_replies(tmp_path):
+@pytest.mark.parametrize("hours", [1, pytest.param(8, marks=pytest.mark.slow)])
+def test_an_h10_night_records_with_the_documented_replies(tmp_path, hours):
     per = h10()
     out = tmp_path / "h10.lmr"
-    s = record([per], out, speed=600, device=NAME, duration_s=3600, adapter=PolarAdapter(rate_hz=50))
+    s = record([per], out, speed=600, device=NAME, duration_s=hours * 3600, adapter=PolarAdapter(rate_hz=50))
     rec = read_lmr(out)
     start_request = "02 02 00 01 32 00 01 01 10 00 02 01 08 00"  # 50 Hz, 16 bit, 8 g
     assert per.exchanges == [("01 02", H10_ACC_SETTINGS), (start_request, H10_START_REPLY), (ACC_STOP, ACC_STOP_REPLY)]
     assert rec.fs == 50.0 and rec.range_g == 8.0 and rec.meta["sensor"] == "Polar H10"
-    assert rec.duration_s == pytest.approx(3600, abs=1.0) and rec.gaps().empty
+    assert rec.duration_s == pytest.approx(hours * 3600, abs=1.0) and rec.gaps().empty
+    assert rec.n_samples == pytest.approx(hours * 3600 * 50, abs=50)
     assert s.garbage == 0 and s.implausible == 0 and s.lost_samples == 0
     assert_is_the_source(rec, per.firmware)
 
