@@ -352,8 +352,10 @@ class RecordSession:
             if self._info is not None and (info.fs_hz != self._info.fs_hz or info.tick_hz != self._info.tick_hz):
                 raise ProtocolError("the sensor came back with other settings")
         except (LmdetectError, TimeoutError):
-            # The start may have got as far as starting the stream: stop it before disconnecting.
-            await self._stop_quietly(link)
+            # The start may have got as far as starting the stream: stop it before disconnecting,
+            # unless it is being continued on a sensor whose ring buffer can fill the outage.
+            if fresh or not self.adapter.supports_resend:
+                await self._stop_quietly(link)
             raise
         now = self.clock.now_ns()
         if self._tracker is None:
