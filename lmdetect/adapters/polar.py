@@ -43,7 +43,8 @@ from the timestamps by the collector.
 
 What cannot come from a working sensor raises :class:`~lmdetect.errors.ProtocolError`: at the
 start, a listed sample rate or range outside the plausible ones
-(:data:`lmdetect.adapters.base.MAX_RATE_HZ`, :data:`~lmdetect.adapters.base.MAX_RANGE_G`), a conversion factor that is not a positive finite number (a NaN factor would otherwise turn
+(:data:`~lmdetect.adapters.base.MAX_RATE_HZ`, :data:`~lmdetect.adapters.base.MAX_RANGE_G`), or
+a conversion factor that is not a positive finite number (a NaN factor would otherwise turn
 every sample into 0); in a frame, a timestamp beyond 2**63 - 1 ns (the year 2292) or a sample
 beyond twice the stream's full scale. Samples between the full scale and twice it are clipped
 to the full scale and flagged CLIPPED.
