@@ -21,7 +21,7 @@ from firmware_sim.sources import FunctionSource
 from lmdetect.adapters.polar import PolarAdapter
 from lmdetect.errors import ProtocolError
 from lmdetect.io.native import read_lmr
-from tests.collector.sim import leg, record, sample_ticks
+from tests.collector.sim import FAST, leg, record, sample_ticks
 
 NAME, ADDRESS = "Polar H10 0A1B2C3D", "A0:9E:1A:00:00:01"
 H10_START_REPLY = "F0 02 02 00 00 01"  # both documents
@@ -59,7 +59,11 @@ def assert_is_the_source(rec, fw: PolarPmdFirmware) -> None:
 def test_an_h10_night_records_with_the_documented_replies(tmp_path, hours):
     per = h10()
     out = tmp_path / "h10.lmr"
-    s = record([per], out, speed=600, device=NAME, duration_s=hours * 3600, adapter=PolarAdapter(rate_hz=50))
+    # no faults: a watchdog of 10 simulated minutes (1 s of wall time) keeps a loaded machine's
+    # scheduling pauses from reading as a silent sensor
+    params = FAST.replace(watchdog_s=600.0)
+    s = record([per], out, speed=600, device=NAME, duration_s=hours * 3600, adapter=PolarAdapter(rate_hz=50), params=params)
+    assert s.watchdog_trips == 0 and s.reconnects == 0
     rec = read_lmr(out)
     start_request = "02 02 00 01 32 00 01 01 10 00 02 01 08 00"  # 50 Hz, 16 bit, 8 g
     assert per.exchanges == [("01 02", H10_ACC_SETTINGS), (start_request, H10_START_REPLY), (ACC_STOP, ACC_STOP_REPLY)]
