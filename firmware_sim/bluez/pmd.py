@@ -15,7 +15,13 @@ and the Android client's ``PmdControlPointCommand.kt``, ``PmdControlPointRespons
   5 = factor (IEEE 754 float32).
 * Replies: ``[0xF0, op, measurement type, status, more, parameters...]``; status 0 = success,
   2 = invalid measurement type, 4 = invalid length, 5 = invalid parameter, 6 = already in state,
-  7 = invalid resolution, 8 = invalid sample rate, 9 = invalid range.
+  7 = invalid resolution, 8 = invalid sample rate, 9 = invalid range, 11 = invalid number of
+  channels. The replies follow the exchanges of Polar's protocol documents
+  (``technical_documentation/Polar_Measurement_Data_Specification.pdf``, 2019, and
+  ``online_measurement.pdf``, 2024): the H10 lists ``00 04 19 00 32 00 64 00 C8 00 01 01 10 00
+  02 03 02 00 04 00 08 00`` (25-200 Hz, 16 bit, 2/4/8 g) and answers an ACC start with
+  ``F0 02 02 00 00 01`` (a reserved byte after "more"); the Verity Sense answers its start with
+  the conversion factor, ``F0 02 02 00 00 05 01 40 DA 7F 39`` (0.000244 g per count).
 * Data frame: ``[measurement type u8, timestamp u64 (ns since 2000-01-01T00:00:00Z, of the last
   sample of the frame), frame type u8, payload]``; bit 7 of the frame type marks a
   delta-compressed frame. ACC frame type 1: samples of 3 x int16 in mg. Compressed ACC type 1:
@@ -144,14 +150,24 @@ class _Model:
     rates_hz: tuple[int, ...]
     ranges_g: tuple[int, ...]
     frame_format: str
+    #: g per count of compressed type-0 frames, as the START reply gives it (None: full scale / 2**15).
+    factor_g: float | None = None
+    #: Whether the settings list the number of channels (setting type 4).
+    lists_channels: bool = False
 
 
-#: H10: 25-200 Hz, +-2/4/8 g, 16 bit, frame type 1; Verity Sense: 52 Hz, 8 g, compressed frames
-#: (PolarH10.md, PolarVeritySense.md in polar-ble-sdk/documentation/products).
+#: H10: 25-200 Hz, +-2/4/8 g, 16 bit, frame type 1; Verity Sense: 52 Hz, 8 g, 3 channels,
+#: compressed type-0 frames with a factor of 0.000244 g (PolarH10.md, PolarVeritySense.md in
+#: polar-ble-sdk/documentation/products; the start exchanges of
+#: technical_documentation/online_measurement.pdf, 2024, figure 3).
 MODELS: dict[str, _Model] = {
     "h10": _Model("Polar H10", (25, 50, 100, 200), (2, 4, 8), "raw"),
-    "verity": _Model("Polar Sense", (52,), (8,), "delta"),
+    "verity": _Model("Polar Sense", (52,), (8,), "delta-counts", factor_g=2.44e-4, lists_channels=True),
 }
+#: The byte the H10 puts after a successful START reply in place of settings ("reserved" in the
+#: start exchanges of Polar_Measurement_Data_Specification.pdf, 2019, and online_measurement.pdf).
+START_REPLY_RESERVED = b"\x01"
+ST_INVALID_CHANNELS = 11
 
 
 class PolarPmdFirmware:
@@ -223,8 +239,9 @@ class PolarPmdFirmware:
 
     @property
     def factor(self) -> float:
-        """g per count of a compressed type-0 frame (full scale over 2**15), as float32."""
-        return float(np.float32(self.range_g / 32768.0))
+        """g per count of a compressed type-0 frame, as float32 (the model's, else full scale / 2**15)."""
+        f = self.model.factor_g if self.model.factor_g is not None else self.range_g / 32768.0
+        return float(np.float32(f))
 
     def features(self) -> bytes:
         """Control point read: the measurement types on offer (ACC only)."""
@@ -277,6 +294,8 @@ class PolarPmdFirmware:
         out += bytes([SETTING_RANGE, len(self.model.ranges_g)])
         for g in self.model.ranges_g:
             out += struct.pack("<H", g)
+        if self.model.lists_channels:
+            out += bytes([SETTING_CHANNELS, 1, 3])
         return bytes(out)
 
     def _start(self, settings: bytes) -> bytes:
@@ -302,6 +321,8 @@ class PolarPmdFirmware:
             return self._error(OP_START, ST_INVALID_RESOLUTION)
         if rng not in self.model.ranges_g:
             return self._error(OP_START, ST_INVALID_RANGE)
+        if values.get(SETTING_CHANNELS, 3) != 3:
+            return self._error(OP_START, ST_INVALID_CHANNELS)
         self.rate_hz, self.range_g = rate, rng
         if self.frame_type & 0x80:
             spf = max(2, min(_MAX_DELTA_SAMPLES, math.floor(rate * self.max_frame_s)))
@@ -311,9 +332,13 @@ class PolarPmdFirmware:
         self._k_done = 0
         if self.source_origin_s is None:
             self.source_origin_s = self.now_s
-        params = b""
+        # As documented: raw frames (H10) are answered with the reserved byte, compressed frames
+        # (Verity Sense) with their conversion factor; compressed type 1 is already in mG.
+        params = START_REPLY_RESERVED
         if self.frame_type == FRAME_FORMATS["delta-counts"]:
             params = bytes([SETTING_FACTOR, 1]) + struct.pack("<f", self.factor)
+        elif self.frame_type & 0x80:
+            params = bytes([SETTING_FACTOR, 1]) + struct.pack("<f", 1.0)
         log.info("PMD ACC start: %d Hz, +-%d g, frame type 0x%02x", rate, rng, self.frame_type)
         return self._ok(OP_START, params)
 

@@ -21,13 +21,14 @@ import abc
 import asyncio
 import dataclasses
 import logging
+import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import ProtocolError
+from ..errors import ConfigError, ProtocolError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..collector.link import Link
@@ -38,12 +39,22 @@ __all__ = [
     "SensorAdapter",
     "ReplyChannel",
     "BATTERY_LEVEL_UUID",
+    "MAX_RATE_HZ",
+    "MAX_RANGE_G",
+    "MAX_TICK_HZ",
     "read_battery_level",
 ]
 
 log = logging.getLogger(__name__)
 
 BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"  # Bluetooth SIG Battery Level
+
+#: Plausibility limits of a stream's settings: no wearable accelerometer the collector drives
+#: samples faster than a few kHz (Movesense: 1666 Hz at most), has a full scale beyond 64 g, or
+#: counts time in ticks faster than 1 GHz (Polar PMD: nanoseconds).
+MAX_RATE_HZ = 5000.0
+MAX_RANGE_G = 64.0
+MAX_TICK_HZ = 1_000_000_000
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -126,6 +137,20 @@ class StreamInfo:
     ring_capacity_packets: int | None = None
     meta: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Settings reported by a sensor: what no sensor can have is a protocol error, caught here
+        # before a 0-Hz rate divides or a NaN scale turns every sample into 0.
+        checks = (
+            ("sample rate", self.fs_hz, 0.0, MAX_RATE_HZ, "Hz"),
+            ("clock rate", self.tick_hz, 0.0, MAX_TICK_HZ, "Hz"),
+            ("scale", self.scale_g, 0.0, MAX_RANGE_G, "g per count"),
+        )
+        for what, value, low, high, unit in checks:
+            if not (math.isfinite(value) and low < value <= high):
+                raise ProtocolError(f"impossible stream {what} {value!r} {unit} (valid: above {low:g}, at most {high:g})")
+        if not (math.isfinite(self.range_g) and 0.0 <= self.range_g <= MAX_RANGE_G):  # 0: not reported
+            raise ProtocolError(f"impossible stream range {self.range_g!r} g (valid: 0-{MAX_RANGE_G:g})")
+
     @property
     def ticks_per_sample(self) -> float:
         return self.tick_hz / self.fs_hz
@@ -163,9 +188,9 @@ class SensorAdapter(abc.ABC):
     max_samples_per_packet: ClassVar[int]
 
     def __init__(self, *, rate_hz: float = 50.0, range_g: float = 8.0, command_timeout_s: float = 5.0) -> None:
-        self.rate_hz = float(rate_hz)
-        self.range_g = float(range_g)
-        self.command_timeout_s = float(command_timeout_s)
+        self.rate_hz = _positive("rate_hz", rate_hz, MAX_RATE_HZ)
+        self.range_g = _positive("range_g", range_g, MAX_RANGE_G)
+        self.command_timeout_s = _positive("command_timeout_s", command_timeout_s, 3600.0)
 
     @abc.abstractmethod
     async def start(
@@ -212,6 +237,17 @@ class SensorAdapter(abc.ABC):
     async def battery_pct(self, link: Link) -> int | None:
         """Battery level in percent, or None when the sensor does not report it."""
         return await read_battery_level(link)
+
+
+def _positive(name: str, value: float, high: float) -> float:
+    """``value`` as a float, or ConfigError if it is not finite and in (0, high]."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    if not (math.isfinite(v) and 0.0 < v <= high):
+        raise ConfigError(f"{name} must be above 0 and at most {high:g}, got {value!r}")
+    return v
 
 
 async def read_battery_level(link: Link) -> int | None:

@@ -12,7 +12,14 @@ feature bits; write + indicate: requests and responses) and a data characteristi
 ``0xF0, op, type, status, more, parameters...`` (status 0 = success, 6 = already in state); when
 ``more`` is non-zero the parameters continue in the next indication after its first 5 bytes.
 Settings are ``type u8, count u8, count values``; types 0 sample rate (u16), 1 resolution (u16),
-2 range (u16), 3 range in milli-units (u32), 4 channels (u8), 5 factor (IEEE-754 float32).
+2 range (u16), 3 range in milli-units (u32), 4 channels (u8), 5 factor (IEEE-754 float32),
+6 security (16 bytes). Parameters may end in bytes that are no setting: Polar's protocol
+documents (``technical_documentation/Polar_Measurement_Data_Specification.pdf``, 2019, and
+``online_measurement.pdf``, 2024) show the H10 answering the ACC start with
+``F0 02 02 00 00 01``, the ``01`` a reserved byte, and the ECG, PPG and PPI starts with a
+reserved ``00``. As the SDK's parsers do (iOS ``PmdSetting.parsePmdSettingsData`` reads a record
+only while more than two bytes are left; Android's returns no settings for one byte), a
+remainder too short to hold a setting record (type, count and a value byte) is skipped.
 
 A data frame is ``measurement type u8, timestamp u64, frame type u8, samples``. The timestamp
 is the time of the *last* sample of the frame in nanoseconds since 2000-01-01T00:00:00 (device
@@ -33,6 +40,14 @@ within 10 %: a larger step means frames were lost and the nominal spacing is use
 The adapter returns every frame as int16 counts in mG (``scale_g = 0.001``), with the frame's
 per-sample times as ticks of 1 ns. PMD has no sequence numbers and no resend: gaps are found
 from the timestamps by the collector.
+
+What cannot come from a working sensor raises :class:`~lmdetect.errors.ProtocolError`: at the
+start, a listed sample rate or range outside the plausible ones
+(:data:`~lmdetect.adapters.base.MAX_RATE_HZ`, :data:`~lmdetect.adapters.base.MAX_RANGE_G`), or
+a conversion factor that is not a positive finite number (a NaN factor would otherwise turn
+every sample into 0); in a frame, a timestamp beyond 2**63 - 1 ns (the year 2292) or a sample
+beyond twice the stream's full scale. Samples between the full scale and twice it are clipped
+to the full scale and flagged CLIPPED.
 """
 
 from __future__ import annotations
@@ -48,7 +63,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import ProtocolError
-from .base import DecodedPacket, ReplyChannel, SensorAdapter, StreamInfo
+from .base import MAX_RANGE_G, MAX_RATE_HZ, DecodedPacket, ReplyChannel, SensorAdapter, StreamInfo
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..collector.link import Link
@@ -65,6 +80,9 @@ __all__ = [
     "decode_acc_samples",
     "decode_delta_frames",
     "parse_settings",
+    "parse_response",
+    "PmdResponse",
+    "check_factor",
     "encode_settings",
     "PolarAdapter",
 ]
@@ -109,6 +127,7 @@ _COMPRESSED = 0x80
 _RAW_SAMPLE_BYTES = {0: 1, 1: 2, 2: 3}  # raw ACC frame type -> bytes per channel value
 _CHANNELS = 3
 _MAX_SAMPLES = 4096  # far above what one ATT notification (<= 512 bytes) can carry
+_MAX_PARAMETERS = 4096  # a settings list is tens of bytes; a device that never ends one is broken
 
 # setting type -> (name, field size in bytes)
 _SETTING_FIELDS: dict[int, tuple[str, int]] = {
@@ -118,8 +137,16 @@ _SETTING_FIELDS: dict[int, tuple[str, int]] = {
     3: ("range_milliunit", 4),
     4: ("channels", 1),
     5: ("factor", 4),
+    6: ("security", 16),
 }
 _SETTING_TYPES = {name: t for t, (name, _size) in _SETTING_FIELDS.items()}
+#: Shortest setting record: type, count and at least one value byte.
+_MIN_SETTING_RECORD = 3
+#: Device clock of a frame: ns since 2000-01-01 as an unsigned 64-bit field; the collector counts
+#: ticks as signed 64-bit integers, which reach the year 2292.
+_MAX_TIMESTAMP_NS = 2**63 - 1
+#: A decoded sample beyond this many times the full scale is not a measurement.
+_BEYOND_RANGE = 2.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -207,9 +234,9 @@ def decode_acc_samples(frame: PmdFrame, factor: float = 1.0) -> NDArray[np.float
         raise ProtocolError(f"PMD frame of measurement type {frame.measurement_type}, expected ACC ({MEASUREMENT_ACC})")
     if frame.compressed:
         if frame.frame_type == 0:
-            return decode_delta_frames(frame.payload) * (factor * 1000.0)  # values x factor are g
+            return decode_delta_frames(frame.payload).astype(np.float64) * (factor * 1000.0)  # values x factor are g
         if frame.frame_type == 1:
-            return decode_delta_frames(frame.payload) * factor  # values x factor are mG
+            return decode_delta_frames(frame.payload).astype(np.float64) * factor  # values x factor are mG
         raise ProtocolError(f"unsupported compressed ACC frame type {frame.frame_type}")
     width = _RAW_SAMPLE_BYTES.get(frame.frame_type)
     if width is None:
@@ -233,30 +260,77 @@ class PmdSettings:
 
 
 def parse_settings(params: bytes) -> PmdSettings:
-    """Parse ``type, count, values...`` setting records (response parameters)."""
+    """Parse ``type, count, values...`` setting records (response parameters).
+
+    A remainder shorter than a setting record (fewer than 3 bytes) is no setting and is skipped,
+    as in the polar-ble-sdk parsers: it is the reserved byte the H10 appends to its start reply.
+    A record whose values are cut short, or of an unknown type, raises ProtocolError.
+    """
     out: dict[str, tuple[float, ...]] = {}
+    b = bytes(params)
     off = 0
-    while off < len(params):
-        if off + 2 > len(params):
-            raise ProtocolError(f"PMD settings truncated at byte {off}")
-        stype, count = params[off], params[off + 1]
-        off += 2
+    while len(b) - off >= _MIN_SETTING_RECORD:
+        stype, count = b[off], b[off + 1]
         field = _SETTING_FIELDS.get(stype)
         if field is None:
-            raise ProtocolError(f"unknown PMD setting type {stype}")
+            raise ProtocolError(f"unknown PMD setting type {stype} at byte {off}")
         name, size = field
-        if off + size * count > len(params):
-            raise ProtocolError(f"PMD setting {name} truncated")
+        off += 2
+        if off + size * count > len(b):
+            raise ProtocolError(
+                f"PMD setting {name} truncated: {count} values of {size} bytes need {size * count}, "
+                f"{len(b) - off} left"
+            )
         vals: list[float] = []
         for i in range(count):
-            chunk = params[off + i * size : off + (i + 1) * size]
+            chunk = b[off + i * size : off + (i + 1) * size]
             if name == "factor":
                 vals.append(struct.unpack("<f", chunk)[0])
             else:
                 vals.append(int.from_bytes(chunk, "little", signed=False))
         out[name] = tuple(vals)
         off += size * count
+    if off < len(b):
+        log.debug("PMD parameters end in %d byte(s) that are no setting: %s", len(b) - off, b[off:].hex())
     return PmdSettings(out)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PmdResponse:
+    """A control point response split into its fields."""
+
+    op: int
+    measurement_type: int
+    status: int
+    more: bool
+    parameters: bytes
+
+
+def parse_response(data: bytes | bytearray) -> PmdResponse:
+    """Split a control point response ``F0, op, type, status[, more, parameters...]``.
+
+    ``more`` and the parameters count only on success (polar-ble-sdk
+    ``PmdControlPointResponse``); an error response may end after the status.
+    """
+    b = bytes(data)
+    if len(b) < 4 or b[0] != _RESPONSE:
+        raise ProtocolError(f"not a PMD control point response: {b.hex(' ')}")
+    ok = b[3] == _STATUS_OK
+    return PmdResponse(
+        op=b[1],
+        measurement_type=b[2],
+        status=b[3],
+        more=ok and len(b) > 4 and b[4] != 0,
+        parameters=b[5:] if ok else b"",
+    )
+
+
+def check_factor(factor: float) -> float:
+    """The conversion factor of a start reply, or ProtocolError if it cannot scale samples."""
+    f = float(factor)
+    if not math.isfinite(f) or f <= 0:
+        raise ProtocolError(f"PMD conversion factor {f!r} is not a positive finite number")
+    return f
 
 
 def encode_settings(selected: Mapping[str, int]) -> bytes:
@@ -293,6 +367,7 @@ class PolarAdapter(SensorAdapter):
         self._control = ReplyChannel(PMD_CONTROL_UUID, timeout_s=command_timeout_s)
         self.fs_hz = self.rate_hz
         self.factor = 1.0
+        self._full_scale_mg = 1000.0 * self.range_g
         self._prev_ts: int | None = None
 
     def on_connection(self) -> None:
@@ -302,15 +377,15 @@ class PolarAdapter(SensorAdapter):
         """Send a control point request; return (status, parameters incl. continuation parts)."""
         op = payload[0]
         match = _response_matcher(op)
-        reply = await self._control.request(link, payload, match)
-        status = reply[3]
-        params = reply[5:] if status == _STATUS_OK else b""
-        more = status == _STATUS_OK and len(reply) > 4 and reply[4] != 0
+        first = parse_response(await self._control.request(link, payload, match))
+        params, more = first.parameters, first.more
         while more:
             part = await self._control.receive(match)
             params += part[5:]
             more = len(part) > 4 and part[4] != 0
-        return status, params
+            if len(params) > _MAX_PARAMETERS:
+                raise ProtocolError(f"PMD response to op {op} longer than {_MAX_PARAMETERS} bytes")
+        return first.status, params
 
     async def start(self, link: Link, *, fresh: bool, required: StreamInfo | None = None) -> StreamInfo:
         for uuid in (PMD_CONTROL_UUID, PMD_DATA_UUID):
@@ -333,9 +408,10 @@ class PolarAdapter(SensorAdapter):
             status, params = await self._request(link, request)
         if status != _STATUS_OK:
             raise ProtocolError(f"ACC start refused: {_STATUS_NAMES.get(status, status)}")
-        factors = parse_settings(params).get("factor") if params else ()
-        self.factor = float(factors[0]) if factors else 1.0
+        factors = parse_settings(params).get("factor")
+        self.factor = check_factor(factors[0]) if factors else 1.0
         self.fs_hz = float(selected["sample_rate"])
+        self._full_scale_mg = 1000.0 * float(selected.get("range", self.range_g))
         self.on_connection()
         model = await _read_text(link, MODEL_NUMBER_UUID)
         firmware = await _read_text(link, FIRMWARE_REVISION_UUID)
@@ -345,7 +421,7 @@ class PolarAdapter(SensorAdapter):
             tick_hz=self.TICK_HZ,
             scale_g=0.001,
             range_g=float(selected.get("range", self.range_g)),
-            sensor=f"Polar {model}".strip() if model else "Polar PMD",
+            sensor=_sensor_name(model),
             firmware=firmware,
             resumed=False,
             meta={"pmd_factor": repr(self.factor), "clock_epoch": "2000-01-01T00:00:00Z (device clock, ns)"},
@@ -355,6 +431,12 @@ class PolarAdapter(SensorAdapter):
         rates = [int(r) for r in available.get("sample_rate")]
         if not rates:
             raise ProtocolError("the sensor lists no ACC sample rate")
+        for r in rates:
+            if not 1 <= r <= MAX_RATE_HZ:
+                raise ProtocolError(f"the sensor lists an impossible ACC sample rate of {r} Hz (valid: 1-{MAX_RATE_HZ:g})")
+        for g in available.get("range"):
+            if not 1 <= g <= MAX_RANGE_G:
+                raise ProtocolError(f"the sensor lists an impossible ACC range of {g:g} g (valid: 1-{MAX_RANGE_G:g})")
         if required is not None:
             rate = int(round(required.fs_hz))
             if rate not in rates:
@@ -381,11 +463,21 @@ class PolarAdapter(SensorAdapter):
 
     def decode(self, data: bytes) -> list[DecodedPacket]:
         frame = parse_frame(data)
-        mg = decode_acc_samples(frame, self.factor)
+        ts = frame.timestamp_ns
+        if ts > _MAX_TIMESTAMP_NS:
+            raise ProtocolError(f"frame timestamp {ts} ns is beyond the device clock's range")
+        mg = decode_acc_samples(frame, check_factor(self.factor))
         n = mg.shape[0]
         if n == 0:
             raise ProtocolError("ACC frame without samples")
-        ts = frame.timestamp_ns
+        if not np.all(np.isfinite(mg)):
+            raise ProtocolError("ACC frame decodes to values that are not finite")
+        full_scale = min(self._full_scale_mg, 32767.0)
+        peak = float(np.abs(mg).max())
+        if peak > _BEYOND_RANGE * self._full_scale_mg:
+            raise ProtocolError(
+                f"ACC frame holds {peak / 1000:.3g} g, beyond the ±{self._full_scale_mg / 1000:g} g range of the stream"
+            )
         period = self.TICK_HZ / self.fs_hz
         prev = self._prev_ts
         step = period
@@ -402,10 +494,17 @@ class PolarAdapter(SensorAdapter):
         self._prev_ts = ts
         counts = np.rint(mg)
         flags = 0
-        if np.any(np.abs(counts) > 32767):
-            counts = np.clip(counts, -32768, 32767)
+        if peak > full_scale:  # a saturated axis, or a calibration offset at full scale
+            counts = np.clip(counts, -full_scale, full_scale)
             flags |= 0x04  # CLIPPED
         return [DecodedPacket(seq=None, tick=int(ticks[0]), counts=counts.astype(np.int16), flags=flags, sample_ticks=ticks)]
+
+
+def _sensor_name(model: str) -> str:
+    """The sensor's name from its Model Number String ("Polar H10" stays "Polar H10")."""
+    if not model:
+        return "Polar PMD"
+    return model if model.lower().startswith("polar") else f"Polar {model}"
 
 
 async def _read_text(link: Link, uuid: str) -> str:

@@ -347,9 +347,16 @@ class RecordSession:
         await link.start_notify(self.adapter.data_uuid, self._on_notify)
         required = self._required()
         fresh = self._streams == 0 and self._resume is None
-        info = await self.adapter.start(link, fresh=fresh, required=required)
-        if self._info is not None and (info.fs_hz != self._info.fs_hz or info.tick_hz != self._info.tick_hz):
-            raise ProtocolError("the sensor came back with other settings")
+        try:
+            info = await self.adapter.start(link, fresh=fresh, required=required)
+            if self._info is not None and (info.fs_hz != self._info.fs_hz or info.tick_hz != self._info.tick_hz):
+                raise ProtocolError("the sensor came back with other settings")
+        except (LmdetectError, TimeoutError):
+            # The start may have got as far as starting the stream: stop it before disconnecting,
+            # unless it is being continued on a sensor whose ring buffer can fill the outage.
+            if fresh or not self.adapter.supports_resend:
+                await self._stop_quietly(link)
+            raise
         now = self.clock.now_ns()
         if self._tracker is None:
             window = max(8192, 2 * (info.ring_capacity_packets or 0))
@@ -475,6 +482,15 @@ class RecordSession:
             log.warning("could not stop the sensor's stream: %s", exc)
         # let notifications already in flight reach the queue
         await asyncio.sleep(0)
+
+    async def _stop_quietly(self, link: Link) -> None:
+        """Best-effort stop after a failed start; the start's own error is what gets reported."""
+        if not link.is_connected:
+            return
+        try:
+            await asyncio.wait_for(self.adapter.stop(link), 5.0)
+        except (LmdetectError, TimeoutError) as exc:
+            log.debug("stopping after a failed start failed: %s", exc)
 
     async def _sleep_unless_stopped(self, host_s: float) -> None:
         left = self._time_left_s()

@@ -260,11 +260,12 @@ async def test_polar_like_device_start_then_frames(virtual_bluez):
         await client.start_notify(PMD_DATA_UUID, lambda _c, d: frames.append(bytes(d)))
         start = bytes([0x02, 0x02, 0x00, 0x01, 0x34, 0x00, 0x01, 0x01, 0x10, 0x00, 0x02, 0x01, 0x08, 0x00])
         await client.write_gatt_char(PMD_CONTROL_UUID, start, response=True)
-        assert await asyncio.wait_for(replies.get(), 2.0) == bytes([0xF0, 0x02, 0x02, 0x00, 0x00])
+        # the Verity Sense's documented reply: the factor (polar-ble-sdk online_measurement.pdf, 2024)
+        assert await asyncio.wait_for(replies.get(), 2.0) == bytes.fromhex("F0 02 02 00 00 05 01 40 DA 7F 39")
         await asyncio.sleep(0.6)
     assert len(frames) >= 18  # 12 s of simulated time, 26 samples (0.5 s) per frame
     headers = [struct.unpack_from("<BQB", f) for f in frames]
-    assert {h[0] for h in headers} == {2} and {h[2] for h in headers} == {0x81}
+    assert {h[0] for h in headers} == {2} and {h[2] for h in headers} == {0x80}
     ts = np.array([h[1] for h in headers], dtype=np.int64)
     np.testing.assert_allclose(np.diff(ts), 26 / 52 * 1e9, atol=1)
 

@@ -109,7 +109,7 @@ def test_control_point_flow():
     reply = fw.handle_control(bytes([0x01, 0x02]))
     assert reply[:5] == bytes([0xF0, 0x01, 0x02, 0x00, 0x00])
     assert reply[5:7] == bytes([0x00, 4]) and struct.unpack_from("<4H", reply, 7) == (25, 50, 100, 200)
-    assert fw.handle_control(H10_START_50HZ_8G) == bytes([0xF0, 0x02, 0x02, 0x00, 0x00])
+    assert fw.handle_control(H10_START_50HZ_8G) == bytes([0xF0, 0x02, 0x02, 0x00, 0x00, 0x01])
     assert fw.handle_control(H10_START_50HZ_8G)[3] == 6  # already in state
     assert fw.handle_control(bytes([0x03, 0x02]))[:4] == bytes([0xF0, 0x03, 0x02, 0x00])
     assert fw.handle_control(bytes([0x02, 0x00]))[3] == 2  # ECG is not on offer
@@ -118,10 +118,38 @@ def test_control_point_flow():
     assert fw.handle_control(bytes(bad_rate))[3] == 8
     assert fw.handle_control(bytes([0x02, 0x02, 0x00, 0x01, 0x32]))[3] == 4  # truncated setting
     assert fw.handle_control(b"\x07\x02")[3] == 1
+    three_channels = H10_START_50HZ_8G + bytes([0x04, 0x01, 0x02])
+    assert fw.handle_control(three_channels)[3] == 11  # invalid number of channels
+
+
+# Exchanges from Polar's protocol documents (polar-ble-sdk, technical_documentation/):
+# Polar_Measurement_Data_Specification.pdf (2019, "Request Stream Settings", "Start Stream",
+# "Stop Stream"; H10) and online_measurement.pdf (2024, figure 3 "Start Stream"; H10, Verity Sense).
+H10_DOCUMENTED = [
+    ("01 02", "F0 01 02 00 00 00 04 19 00 32 00 64 00 C8 00 01 01 10 00 02 03 02 00 04 00 08 00"),
+    ("02 02 00 01 C8 00 01 01 10 00 02 01 08 00", "F0 02 02 00 00 01"),  # 2019: rate, resolution, range
+    ("03 02", "F0 03 02 00 00"),
+    ("02 02 02 01 08 00 00 01 C8 00 01 01 10 00", "F0 02 02 00 00 01"),  # 2024: range, rate, resolution
+    ("03 02", "F0 03 02 00 00"),
+]
+VERITY_DOCUMENTED = [
+    ("01 02", "F0 01 02 00 00 00 01 34 00 01 01 10 00 02 01 08 00 04 01 03"),  # 2024, figure 2
+    ("02 02 00 01 34 00 01 01 10 00 02 01 08 00 04 01 03", "F0 02 02 00 00 05 01 40 DA 7F 39"),
+]
+
+
+@pytest.mark.parametrize(("model", "exchanges"), [("h10", H10_DOCUMENTED), ("verity", VERITY_DOCUMENTED)])
+def test_the_simulated_device_answers_as_the_vendor_documents_show(model, exchanges):
+    fw = pmd(model=model)
+    for request, reply in exchanges:
+        assert fw.handle_control(bytes.fromhex(request)).hex(" ").upper() == reply
+    if model == "verity":  # the documented factor 0x397FDA40 is 0.000244 g
+        assert fw.factor == pytest.approx(0.000244) and fw.frame_type == 0x80
 
 
 @pytest.mark.parametrize(
-    ("model", "fmt", "ftype"), [("h10", None, 0x01), ("verity", None, 0x81), ("h10", "delta-counts", 0x80)]
+    ("model", "fmt", "ftype"),
+    [("h10", None, 0x01), ("verity", None, 0x80), ("verity", "delta", 0x81), ("h10", "delta-counts", 0x80)],
 )
 def test_frames_carry_the_source_and_last_sample_timestamps(model, fmt, ftype):
     start = dt.datetime(2026, 3, 14, 21, 30, tzinfo=dt.timezone.utc)
@@ -133,10 +161,12 @@ def test_frames_carry_the_source_and_last_sample_timestamps(model, fmt, ftype):
     reply = fw.handle_control(req)
     assert reply[3] == 0
     factor = 1.0
-    if ftype == 0x80:
-        assert reply[5:7] == bytes([0x05, 0x01])
+    if ftype & 0x80:
+        assert reply[5:7] == bytes([0x05, 0x01]) and len(reply) == 11
         (factor,) = struct.unpack_from("<f", reply, 7)
-        assert factor == pytest.approx(8 / 32768)
+        assert factor == pytest.approx({"h10": 8 / 32768, "verity": 0.000244}[model] if ftype == 0x80 else 1.0)
+    else:
+        assert reply[5:] == b"\x01"  # the reserved byte of the documented H10 reply
     frames = [spec_decode_frame(f) for f in fw.advance(62.0)]
     assert {f[0] for f in frames} == {2} and {f[2] for f in frames} == {ftype}
     n = sum(len(f[3]) for f in frames)
