@@ -45,6 +45,7 @@ from .._atomic import atomic_path
 from ..errors import FormatError, LmdetectError
 from ..model import Recording
 from ._devicetime import device_start, side_from_text
+from ._guard import guarded
 from ._registry import register_reader, register_writer
 from ._units import STANDARD_GRAVITY_MS2, to_g_factor
 
@@ -155,6 +156,7 @@ def _acq_time(path: Path) -> tuple[str, Path] | None:
     return None
 
 
+@guarded("BIDS-motion")
 def read_bids_motion(
     path: str | os.PathLike[str],
     *,

@@ -37,6 +37,7 @@ from numpy.typing import NDArray
 from .._atomic import atomic_path
 from ..errors import ConfigError, FormatError, LmdetectError
 from ..model import SIDES, Recording
+from ._guard import guarded
 from ._registry import register_reader, register_writer
 
 __all__ = ["read_csv_recording", "write_csv_recording", "parse_start"]
@@ -218,6 +219,7 @@ def _parse_timestamps(path: Path, col: pa.ChunkedArray) -> tuple[NDArray[np.int6
     return ns.astype(np.int64), tz
 
 
+@guarded("CSV recording")
 def read_csv_recording(
     path: PathLike,
     *,

@@ -49,6 +49,7 @@ from .._params import check_option
 from ..errors import FormatError, LmdetectError
 from ..model import Recording
 from ._devicetime import device_start, side_from_text
+from ._guard import guarded
 from ._registry import register_reader, register_writer
 
 __all__ = ["read_cwa", "write_cwa", "pack_timestamp", "unpack_timestamps"]
@@ -180,6 +181,7 @@ def _parse_header(path: Path, head: bytes) -> dict[str, object]:
 
 
 # ----------------------------------------------------------------------------- reading
+@guarded("Axivity CWA")
 def read_cwa(
     path: str | os.PathLike[str],
     *,

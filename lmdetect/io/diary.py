@@ -33,6 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import FormatError
+from ._guard import guarded
 
 __all__ = ["read_diary", "read_pad_log", "DIARY_KINDS", "to_seconds"]
 
@@ -70,6 +71,7 @@ def _rows(path: str | os.PathLike[str], required: tuple[str, ...]) -> list[tuple
         return out
 
 
+@guarded("diary CSV")
 def read_diary(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read an RLS diary CSV (see module docs).
 
@@ -124,6 +126,7 @@ def read_diary(path: str | os.PathLike[str]) -> pd.DataFrame:
     return df
 
 
+@guarded("pad-log CSV")
 def read_pad_log(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a vibration-pad log CSV: columns start, end (tz-aware Timestamps), intensity."""
     rows = []

@@ -39,6 +39,7 @@ from .._atomic import atomic_path
 from ..errors import FormatError, LmdetectError
 from ..model import Recording
 from ._devicetime import device_start, parse_offset, side_from_text
+from ._guard import guarded
 from ._registry import register_reader, register_writer
 from ._units import to_g_factor
 
@@ -127,6 +128,7 @@ def _site_text(signal: Any) -> str:
     return f"{signal.label} {signal.transducer_type}"
 
 
+@guarded("EDF/BDF")
 def read_edf(
     path: str | os.PathLike[str],
     *,

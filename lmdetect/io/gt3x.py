@@ -43,6 +43,7 @@ from .._params import check_option
 from ..errors import FormatError
 from ..model import Recording
 from ._devicetime import device_start, parse_offset, side_from_text
+from ._guard import guarded
 from ._registry import register_reader
 
 __all__ = [
@@ -172,6 +173,7 @@ def _decode_activity2(buf: bytes, offsets: NDArray[np.int64], n: NDArray[np.int6
     return np.frombuffer(b"".join(parts), dtype="<i2").reshape(-1, 3).astype(np.int32)
 
 
+@guarded("ActiGraph gt3x")
 def read_gt3x(
     path: str | os.PathLike[str],
     *,

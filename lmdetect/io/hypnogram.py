@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import FormatError
+from ._guard import guarded
 
 __all__ = ["read_hypnogram", "normalise_stage"]
 
@@ -78,6 +79,7 @@ def _from_csv(path: Path, start: dt.datetime) -> pd.DataFrame:
     return pd.DataFrame({"onset_s": onset, "duration_s": dur, "stage": pd.Series(stages, dtype=object)})
 
 
+@guarded("hypnogram")
 def read_hypnogram(path: str | os.PathLike[str], start: dt.datetime) -> pd.DataFrame:
     """Hypnogram as onset_s, duration_s, stage with onsets in seconds since ``start``."""
     p = Path(path)

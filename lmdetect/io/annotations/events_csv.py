@@ -25,6 +25,7 @@ import pandas as pd
 
 from ...errors import FormatError
 from ...model import LM_KINDS, SIDES, STAGES
+from .._guard import guarded
 from ._base import EventCollector, ScoredEvents
 from ._labels import Label, stage_from_text
 
@@ -81,6 +82,7 @@ def _number(path: str, text: str, column: str, line: int, *, required: bool) -> 
     return v
 
 
+@guarded("events CSV")
 def read_events_csv(path: str | os.PathLike[str]) -> ScoredEvents:
     """Read an events.csv (see module docstring).
 
@@ -139,6 +141,7 @@ def read_events_csv(path: str | os.PathLike[str]) -> ScoredEvents:
     return col.finish(None, extra_lm_columns={"amplitude_mg": amps, "n_mono": n_monos})
 
 
+@guarded("hypnogram CSV")
 def read_hypnogram_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a hypnogram CSV (onset_s, duration_s, stage) into a hypnogram table.
 
