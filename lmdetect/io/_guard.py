@@ -8,7 +8,9 @@ Every public reader is wrapped by :func:`guarded`. The wrapper
    (pyarrow, zlib, zipfile, edfio, struct, csv, codecs, XML, numpy indexing) into a
    :class:`~lmdetect.errors.FormatError` that names the file, so a damaged input never ends in
    a traceback;
-3. checks the values of a returned :class:`~lmdetect.model.Recording` against the limits below.
+3. logs the warnings that libraries emit while reading (repairs of a damaged file) instead of
+   letting them escape;
+4. checks the values of a returned :class:`~lmdetect.model.Recording` against the limits below.
 
 Value limits (an error, :class:`FormatError`):
 
@@ -36,6 +38,7 @@ import logging
 import os
 import stat
 import struct
+import warnings
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -119,7 +122,6 @@ def _data_errors() -> tuple[type[BaseException], ...]:
         TypeError,
         EOFError,
         OSError,  # includes pyarrow.ArrowIOError
-        MemoryError,
         struct.error,
         zlib.error,
         zipfile.BadZipFile,
@@ -146,8 +148,6 @@ def _describe(exc: BaseException) -> str:
     if len(text) > 200:
         text = text[:197] + "..."
     name = type(exc).__name__
-    if isinstance(exc, MemoryError):
-        return "a header field declares more data than fits in memory"
     return f"{name}: {text}" if text else name
 
 
@@ -174,7 +174,15 @@ def guarded(kind: str) -> Callable[[F], F]:
         def reader(path: str | os.PathLike[str], *args: Any, **kwargs: Any) -> Any:
             check_input(path)
             try:
-                out = func(path, *args, **kwargs)
+                # libraries warn about repairs they make to a damaged file (edfio: a record count
+                # that disagrees with the file size); log them against the file, never raise them
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    try:
+                        out = func(path, *args, **kwargs)
+                    finally:
+                        for w in caught:
+                            log.warning("%s: %s", os.fspath(path), w.message)
             except ConfigError:
                 raise  # a bad option, not a bad file
             except FormatError:

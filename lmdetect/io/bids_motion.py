@@ -44,7 +44,7 @@ from .. import __version__
 from .._atomic import atomic_path
 from ..errors import FormatError, LmdetectError
 from ..model import Recording
-from ._devicetime import device_start, side_from_text
+from ._devicetime import device_start, file_zone, side_from_text
 from ._guard import guarded
 from ._registry import register_reader, register_writer
 from ._units import STANDARD_GRAVITY_MS2, to_g_factor
@@ -236,7 +236,7 @@ def read_bids_motion(
         i = int(np.flatnonzero(step <= 0)[0]) + 1
         raise FormatError(path, "LATENCY does not increase", line=int(np.flatnonzero(keep)[i]) + 1)
 
-    zone = tz if tz is not None else extra.get("time_zone")
+    zone = tz if tz is not None else file_zone(path, extra.get("time_zone"))
     found = _acq_time(path)
     if found is not None:
         text, scans = found

@@ -20,6 +20,7 @@ checks are vectorised, so an 8-h, 100-Hz file (2.9 million rows) reads in a few 
 
 from __future__ import annotations
 
+import codecs
 import csv as _stdcsv
 import datetime as dt
 import os
@@ -37,7 +38,7 @@ from numpy.typing import NDArray
 from .._atomic import atomic_path
 from ..errors import ConfigError, FormatError, LmdetectError
 from ..model import SIDES, Recording
-from ._guard import guarded
+from ._guard import MAX_ABS_G, guarded
 from ._registry import register_reader, register_writer
 
 __all__ = ["read_csv_recording", "write_csv_recording", "parse_start"]
@@ -173,14 +174,43 @@ def _raise_first_non_number(
         raise FormatError(path, f"column {col.strip()!r}: {value!r} is not a number", line=row + 2)
 
 
-def _check_values(path: Path, name: str, arr: pa.ChunkedArray) -> NDArray[np.float64]:
+def _check_values(
+    path: Path, name: str, arr: pa.ChunkedArray, limit: float | None = None
+) -> NDArray[np.float64]:
     values = arr.to_numpy(zero_copy_only=False).astype(np.float64)
     bad = ~np.isfinite(values)
+    if limit is not None:
+        bad |= np.abs(values) > limit  # e.g. 1e308 g, which float32 would turn into inf
     if bad.any():
         i = int(np.argmax(bad))
-        what = "missing value" if arr[i].as_py() is None else f"value {values[i]!r} is not finite"
+        if arr[i].as_py() is None:
+            what = "missing value"
+        elif not np.isfinite(values[i]):
+            what = f"value {values[i]!r} is not finite"
+        else:
+            what = f"value {values[i]!r} g is impossible (no accelerometer measures beyond {limit:g} g)"
         raise FormatError(path, f"{what} in column {name!r}", line=i + 2)
     return values
+
+
+def _check_utf8(path: Path) -> None:
+    """Refuse text that is not UTF-8 before pyarrow parses it (it cannot report where)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    done = 0
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise FormatError(path, "UTF-16 text; save the recording as a UTF-8 CSV", offset=0)
+        fh.seek(0)
+        while True:
+            chunk = fh.read(1 << 24)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                raise FormatError(path, f"not UTF-8 text ({exc.reason})", offset=done + exc.start) from None
+            if not chunk:
+                return
+            done += len(chunk)
 
 
 def _parse_timestamps(path: Path, col: pa.ChunkedArray) -> tuple[NDArray[np.int64], dt.timezone]:
@@ -271,12 +301,13 @@ def read_csv_recording(
 
     types = {xyz[c]: pa.float64() for c in ("x", "y", "z")}
     types[time_name] = pa.float64() if time_kind == "t" else pa.string()
+    _check_utf8(p)
     table = _read_table(p, delimiter, [time_name, *xyz.values()], types)
     table = _drop_trailing_blank_rows(table)
     if table.num_rows == 0:
         raise FormatError(p, "no samples after the header row")
 
-    accel = np.stack([_check_values(p, c, table.column(xyz[c])) for c in ("x", "y", "z")], axis=1)
+    accel = np.stack([_check_values(p, c, table.column(xyz[c]), MAX_ABS_G) for c in ("x", "y", "z")], axis=1)
     if start_dt is not None:  # a relative 't' column (checked above)
         t = _check_values(p, "t", table.column(time_name))
         first_start = start_dt + dt.timedelta(seconds=float(t[0]))

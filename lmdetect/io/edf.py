@@ -38,7 +38,7 @@ from .. import __version__
 from .._atomic import atomic_path
 from ..errors import FormatError, LmdetectError
 from ..model import Recording
-from ._devicetime import device_start, parse_offset, side_from_text
+from ._devicetime import device_start, file_zone, parse_offset, side_from_text
 from ._guard import guarded
 from ._registry import register_reader, register_writer
 from ._units import to_g_factor
@@ -199,7 +199,7 @@ def read_edf(
 
     fields = _recording_fields(edf)
     file_offset = parse_offset(fields["utc"]) if "utc" in fields else None
-    zone = tz if tz is not None else fields.get("tz")
+    zone = tz if tz is not None else file_zone(path, fields.get("tz"))
     first_local = _start(path, edf) + dt.timedelta(seconds=float(time_s[0]))
     start, tmeta = device_start(path, first_local, tz=zone, file_offset=file_offset)
     time_s = time_s - time_s[0]

@@ -34,6 +34,7 @@ import logging
 import os
 import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: Largest log.bin accepted, in bytes (4 GiB; 30 days at 100 Hz take about 1.2 GB). A larger
+#: size declared by the zip directory is damage, refused before anything is extracted.
+MAX_LOG_BYTES = 4 * 2**30
 
 SEPARATOR = 0x1E
 RECORD_ACTIVITY = 0x00
@@ -216,11 +221,19 @@ def read_gt3x(
             raise FormatError(path, "the archive has no log.bin")
         if "info.txt" not in names:
             raise FormatError(path, "the archive has no info.txt")
-        info = _read_info(path, zf)
+        size = zf.getinfo("log.bin").file_size
+        if size > MAX_LOG_BYTES:
+            raise FormatError(
+                path, f"log.bin declares {size} bytes, more than {MAX_LOG_BYTES} (a damaged zip directory?)"
+            )
+        try:
+            info = _read_info(path, zf)
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+            raise FormatError(path, f"info.txt cannot be extracted (damaged archive): {exc}") from None
         try:
             buf = zf.read("log.bin")
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            raise FormatError(path, f"log.bin cannot be extracted: {exc}") from None
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+            raise FormatError(path, f"log.bin cannot be extracted (damaged archive): {exc}") from None
 
     try:
         fs = float(info["Sample Rate"])

@@ -15,6 +15,7 @@ AASM 2007).
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import re
 from pathlib import Path
@@ -22,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import FormatError
-from ._guard import guarded
+from ._guard import guarded, read_text
 
 __all__ = ["read_hypnogram", "normalise_stage"]
 
@@ -43,8 +44,9 @@ def normalise_stage(label: str) -> str | None:
 
 
 def _from_csv(path: Path, start: dt.datetime) -> pd.DataFrame:
+    text = read_text(path)  # UTF-8 (BOM or not) or UTF-16 with BOM
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise FormatError(path, f"not a readable CSV: {exc}") from None
     cols = [c.strip() for c in df.columns]

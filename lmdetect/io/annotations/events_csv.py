@@ -25,7 +25,7 @@ import pandas as pd
 
 from ...errors import FormatError
 from ...model import LM_KINDS, SIDES, STAGES
-from .._guard import guarded
+from .._guard import guarded, read_text
 from ._base import EventCollector, ScoredEvents
 from ._labels import Label, stage_from_text
 
@@ -41,13 +41,7 @@ def looks_like_events_csv(head: str) -> bool:
 
 
 def _open_rows(path: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            text = fh.read()
-    except UnicodeDecodeError as exc:
-        raise FormatError(path, f"not UTF-8 text: {exc.reason}") from None
-    except OSError as exc:
-        raise FormatError(path, f"cannot read: {exc.strerror or exc}") from exc
+    text = read_text(path)  # UTF-8 (BOM or not) or UTF-16 with BOM
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
