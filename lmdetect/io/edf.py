@@ -39,6 +39,7 @@ from .._atomic import atomic_path
 from ..errors import FormatError, LmdetectError
 from ..model import Recording
 from ._devicetime import device_start, file_zone, parse_offset, side_from_text
+from ._edfheader import equipment_code
 from ._guard import guarded
 from ._registry import register_reader, register_writer
 from ._units import to_g_factor
@@ -373,7 +374,7 @@ def _write(recording: Recording, path: str | os.PathLike[str], *, bdf: bool) -> 
         extra.append(f"tz={zone}")
     # EDF+ recording field: 80 characters for "Startdate dd-MMM-yyyy X X <equipment> <extra...>"
     room = 80 - len("Startdate 01-JAN-2000 X X ") - len(" ".join(extra)) - 1
-    equipment = re.sub(r"\s+", "_", recording.device_id)[: max(room, 1)] or "X"
+    equipment = equipment_code(path, recording.device_id, max(room, 1))
     rec_id = edfio.Recording(startdate=start.date(), equipment_code=equipment, additional=tuple(extra))
     cls = edfio.Bdf if bdf else edfio.Edf
     edf = cls(
