@@ -245,7 +245,9 @@ def check_recording(path: str | os.PathLike[str], rec: Recording) -> Recording:
     span = float(t[-1] - t[0])
     if span > MAX_SPAN_S:
         raise FormatError(
-            path, f"sample times span {span / 86400:.1f} days, more than {MAX_SPAN_S / 86400:g}: a corrupt timestamp?"
+            path,
+            f"sample times span {span / 86400:.1f} days, more than {MAX_SPAN_S / 86400:g}: "
+            "a corrupt timestamp?",
         )
     if n > 1:
         covered = n / rec.fs

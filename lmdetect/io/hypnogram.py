@@ -77,7 +77,13 @@ def _from_csv(path: Path, start: dt.datetime) -> pd.DataFrame:
         onset = pd.Series(ts, dtype=float).to_numpy()
     else:
         raise FormatError(path, "needs an onset_s or a start column", line=1)
-    dur = pd.to_numeric(df["duration_s"]).to_numpy(float) if "duration_s" in cols else 30.0
+    if "duration_s" in cols:
+        try:
+            dur = pd.to_numeric(df["duration_s"]).to_numpy(float)
+        except ValueError as exc:
+            raise FormatError(path, f"duration_s must be numbers: {exc}") from None
+    else:
+        dur = 30.0
     return pd.DataFrame({"onset_s": onset, "duration_s": dur, "stage": pd.Series(stages, dtype=object)})
 
 
