@@ -78,7 +78,7 @@ def _read_channels(path: Path) -> pd.DataFrame:
         table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
     except FileNotFoundError:
         raise FormatError(path, "the channels table of the motion file is missing") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise FormatError(path, f"not a readable TSV table: {exc}") from None
     missing = [c for c in _CHANNEL_COLUMNS if c not in table.columns]
     if missing:
@@ -93,6 +93,8 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise FormatError(path, "the JSON sidecar of the motion file is missing") from None
     except json.JSONDecodeError as exc:
         raise FormatError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+    except UnicodeDecodeError as exc:
+        raise FormatError(path, f"not UTF-8 text ({exc.reason})", offset=exc.start) from None
     if not isinstance(data, dict):
         raise FormatError(path, "the sidecar is not a JSON object")
     fs = data.get("SamplingFrequency")

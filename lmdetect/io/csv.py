@@ -73,11 +73,14 @@ def parse_start(start: dt.datetime | str) -> dt.datetime:
 
 
 def _header_names(path: Path) -> tuple[list[str], str]:
+    with open(path, "rb") as fh:
+        raw = fh.readline()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FormatError(path, "UTF-16 text; save the recording as a UTF-8 CSV", offset=0)
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            first = fh.readline()
-    except UnicodeDecodeError:
-        raise FormatError(path, "not a UTF-8 text file", line=1) from None
+        first = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FormatError(path, f"not UTF-8 text ({exc.reason})", offset=exc.start) from None
     if not first.strip():
         raise FormatError(path, "no header row (expected e.g. 'timestamp,x,y,z')", line=1)
     delimiter = ","
@@ -186,9 +189,9 @@ def _check_values(
         if arr[i].as_py() is None:
             what = "missing value"
         elif not np.isfinite(values[i]):
-            what = f"value {values[i]!r} is not finite"
+            what = f"value {float(values[i])!r} is not finite"
         else:
-            what = f"value {values[i]!r} g is impossible (no accelerometer measures beyond {limit:g} g)"
+            what = f"value {float(values[i])!r} g is impossible (no accelerometer measures beyond {limit:g} g)"
         raise FormatError(path, f"{what} in column {name!r}", line=i + 2)
     return values
 
@@ -198,10 +201,6 @@ def _check_utf8(path: Path) -> None:
     decoder = codecs.getincrementaldecoder("utf-8")()
     done = 0
     with open(path, "rb") as fh:
-        head = fh.read(4)
-        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-            raise FormatError(path, "UTF-16 text; save the recording as a UTF-8 CSV", offset=0)
-        fh.seek(0)
         while True:
             chunk = fh.read(1 << 24)
             try:
