@@ -141,6 +141,7 @@ def _data_errors() -> tuple[type[BaseException], ...]:
 
 
 _DATA_ERRORS = _data_errors()
+_CAUGHT: tuple[type[BaseException], ...] = (LmdetectError, *_DATA_ERRORS)
 
 
 def _describe(exc: BaseException) -> str:
@@ -187,7 +188,7 @@ def guarded(kind: str) -> Callable[[F], F]:
                 raise  # a bad option, not a bad file
             except FormatError:
                 raise
-            except (LmdetectError, *_DATA_ERRORS) as exc:
+            except _CAUGHT as exc:
                 raise as_format_error(path, kind, exc) from exc
             if isinstance(out, Recording):
                 out = check_recording(path, out)

@@ -221,10 +221,10 @@ def read_gt3x(
             raise FormatError(path, "the archive has no log.bin")
         if "info.txt" not in names:
             raise FormatError(path, "the archive has no info.txt")
-        size = zf.getinfo("log.bin").file_size
-        if size > MAX_LOG_BYTES:
+        declared = zf.getinfo("log.bin").file_size
+        if declared > MAX_LOG_BYTES:
             raise FormatError(
-                path, f"log.bin declares {size} bytes, more than {MAX_LOG_BYTES} (a damaged zip directory?)"
+                path, f"log.bin declares {declared} bytes, more than {MAX_LOG_BYTES} (a damaged zip directory?)"
             )
         try:
             info = _read_info(path, zf)
