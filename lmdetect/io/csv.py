@@ -155,14 +155,17 @@ def _raise_first_non_number(
 ) -> None:
     """Re-read numeric columns as text and report the first value that is not a number."""
     as_text = {c: pa.string() for c in types}
-    table = pacsv.read_csv(
-        path,
-        read_options=pacsv.ReadOptions(use_threads=False),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
-        convert_options=pacsv.ConvertOptions(
-            include_columns=columns, column_types=as_text, strings_can_be_null=True
-        ),
-    )
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(use_threads=False),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=columns, column_types=as_text, strings_can_be_null=True
+            ),
+        )
+    except pa.ArrowInvalid:
+        return  # not even text columns: the caller reports pyarrow's own reason
     first: tuple[int, str, str] | None = None
     for col, typ in types.items():
         if typ != pa.float64():
