@@ -34,6 +34,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import functools
+import inspect
 import logging
 import os
 import stat
@@ -171,8 +172,12 @@ def guarded(kind: str) -> Callable[[F], F]:
     """
 
     def decorate(func: F) -> F:
+        signature = inspect.signature(func)
+
         @functools.wraps(func)
         def reader(path: str | os.PathLike[str], *args: Any, **kwargs: Any) -> Any:
+            # a wrong option is a TypeError of the call, not a damaged file
+            signature.bind(path, *args, **kwargs)
             check_input(path)
             try:
                 # libraries warn about repairs they make to a damaged file (edfio: a record count

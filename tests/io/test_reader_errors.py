@@ -313,6 +313,15 @@ def test_library_errors_become_format_errors_naming_the_file(tmp_path: Path) -> 
         builds_a_bad_recording(p)
 
 
+def test_a_wrong_option_is_not_reported_as_a_damaged_file(tmp_path: Path) -> None:
+    p = tmp_path / "night.cwa"
+    write_recording(small_night(), p)
+    from lmdetect.io.cwa import read_cwa
+
+    with pytest.raises(TypeError, match="colour"):
+        read_cwa(p, colour="red")  # type: ignore[call-arg]
+
+
 def test_format_error_is_one_line() -> None:
     assert str(FormatError("f.csv", "bad\nthing\r\n  here", line=3)) == "f.csv, line 3: bad thing here"
 
