@@ -20,8 +20,8 @@ class LmdetectError(Exception):
 class FormatError(LmdetectError, ValueError):
     """A file is malformed or unsupported.
 
-    The message always names the file and, where known, the line (1-based, counting the header)
-    or byte offset of the problem.
+    The message is one line; it always names the file and, where known, the line (1-based,
+    counting the header) or byte offset of the problem.
     """
 
     def __init__(
@@ -33,6 +33,8 @@ class FormatError(LmdetectError, ValueError):
         offset: int | None = None,
     ) -> None:
         self.path = None if path is None else os.fspath(path)
+        # one line, whatever a library put into the text
+        problem = " ".join(str(problem).split())
         self.problem = problem
         self.line = line
         self.offset = offset

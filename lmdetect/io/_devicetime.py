@@ -68,6 +68,22 @@ def parse_tz(tz: str | dt.tzinfo | None) -> dt.tzinfo | None:
         ) from None
 
 
+def file_zone(path: str | os.PathLike[str], name: str | None) -> str | None:
+    """A zone name stored in a file, or None (with a warning) when it is not a known zone.
+
+    A damaged zone field must not stop the read: the file's UTC offset, or the usual policy,
+    still places the start.
+    """
+    if not name:
+        return None
+    try:
+        parse_tz(name)
+    except ConfigError:
+        log.warning("%s: ignoring the unknown time zone %r stored in the file", os.fspath(path), name)
+        return None
+    return name
+
+
 def parse_offset(text: str) -> dt.timedelta | None:
     """``"GMT -04:00"``, ``"-05:00:00"``, ``"01:00:00"``, ``"+0100"``, ``"UTC+1"`` as a timedelta.
 

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import FormatError
+from ..errors import ConfigError, FormatError, LmdetectError
 from ..model import Recording
+from ._guard import as_format_error, check_input
 
 __all__ = [
     "register_reader",
@@ -118,14 +119,26 @@ def format_for_path(path: str | os.PathLike[str], *, write: bool = False) -> str
 
 
 def read_recording(path: str | os.PathLike[str], **options: Any) -> Recording:
-    """Read any supported recording file, chosen by extension."""
+    """Read any supported recording file, chosen by extension.
+
+    Raises
+    ------
+    FormatError
+        Unknown extension, not a regular file (a directory, FIFO or device is refused before it
+        is opened), or a malformed file: every reader reports damage this way, naming the file.
+    """
     _load()
     ext = _ext(path)
     if ext not in _READERS:
         raise _unsupported(path, ext, _READERS, "read")
-    if not Path(path).exists():
-        raise FormatError(path, "file not found")
-    return _READERS[ext].func(path, **options)  # type: ignore[no-any-return]
+    check_input(path)
+    entry = _READERS[ext]
+    try:
+        return entry.func(path, **options)  # type: ignore[no-any-return]
+    except (FormatError, ConfigError):
+        raise
+    except LmdetectError as exc:
+        raise as_format_error(path, entry.name, exc) from exc
 
 
 def write_recording(recording: Recording, path: str | os.PathLike[str], **options: Any) -> None:

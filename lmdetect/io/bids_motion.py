@@ -44,7 +44,8 @@ from .. import __version__
 from .._atomic import atomic_path
 from ..errors import FormatError, LmdetectError
 from ..model import Recording
-from ._devicetime import device_start, side_from_text
+from ._devicetime import device_start, file_zone, side_from_text
+from ._guard import guarded
 from ._registry import register_reader, register_writer
 from ._units import STANDARD_GRAVITY_MS2, to_g_factor
 
@@ -77,7 +78,7 @@ def _read_channels(path: Path) -> pd.DataFrame:
         table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
     except FileNotFoundError:
         raise FormatError(path, "the channels table of the motion file is missing") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise FormatError(path, f"not a readable TSV table: {exc}") from None
     missing = [c for c in _CHANNEL_COLUMNS if c not in table.columns]
     if missing:
@@ -92,6 +93,8 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise FormatError(path, "the JSON sidecar of the motion file is missing") from None
     except json.JSONDecodeError as exc:
         raise FormatError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+    except UnicodeDecodeError as exc:
+        raise FormatError(path, f"not UTF-8 text ({exc.reason})", offset=exc.start) from None
     if not isinstance(data, dict):
         raise FormatError(path, "the sidecar is not a JSON object")
     fs = data.get("SamplingFrequency")
@@ -155,6 +158,7 @@ def _acq_time(path: Path) -> tuple[str, Path] | None:
     return None
 
 
+@guarded("BIDS-motion")
 def read_bids_motion(
     path: str | os.PathLike[str],
     *,
@@ -234,7 +238,7 @@ def read_bids_motion(
         i = int(np.flatnonzero(step <= 0)[0]) + 1
         raise FormatError(path, "LATENCY does not increase", line=int(np.flatnonzero(keep)[i]) + 1)
 
-    zone = tz if tz is not None else extra.get("time_zone")
+    zone = tz if tz is not None else file_zone(path, extra.get("time_zone"))
     found = _acq_time(path)
     if found is not None:
         text, scans = found

@@ -20,6 +20,7 @@ checks are vectorised, so an 8-h, 100-Hz file (2.9 million rows) reads in a few 
 
 from __future__ import annotations
 
+import codecs
 import csv as _stdcsv
 import datetime as dt
 import os
@@ -37,6 +38,7 @@ from numpy.typing import NDArray
 from .._atomic import atomic_path
 from ..errors import ConfigError, FormatError, LmdetectError
 from ..model import SIDES, Recording
+from ._guard import MAX_ABS_G, guarded
 from ._registry import register_reader, register_writer
 
 __all__ = ["read_csv_recording", "write_csv_recording", "parse_start"]
@@ -71,11 +73,14 @@ def parse_start(start: dt.datetime | str) -> dt.datetime:
 
 
 def _header_names(path: Path) -> tuple[list[str], str]:
+    with open(path, "rb") as fh:
+        raw = fh.readline()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FormatError(path, "UTF-16 text; save the recording as a UTF-8 CSV", offset=0)
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            first = fh.readline()
-    except UnicodeDecodeError:
-        raise FormatError(path, "not a UTF-8 text file", line=1) from None
+        first = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FormatError(path, f"not UTF-8 text ({exc.reason})", offset=exc.start) from None
     if not first.strip():
         raise FormatError(path, "no header row (expected e.g. 'timestamp,x,y,z')", line=1)
     delimiter = ","
@@ -150,14 +155,17 @@ def _raise_first_non_number(
 ) -> None:
     """Re-read numeric columns as text and report the first value that is not a number."""
     as_text = {c: pa.string() for c in types}
-    table = pacsv.read_csv(
-        path,
-        read_options=pacsv.ReadOptions(use_threads=False),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
-        convert_options=pacsv.ConvertOptions(
-            include_columns=columns, column_types=as_text, strings_can_be_null=True
-        ),
-    )
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(use_threads=False),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=columns, column_types=as_text, strings_can_be_null=True
+            ),
+        )
+    except pa.ArrowInvalid:
+        return  # not even text columns: the caller reports pyarrow's own reason
     first: tuple[int, str, str] | None = None
     for col, typ in types.items():
         if typ != pa.float64():
@@ -172,14 +180,39 @@ def _raise_first_non_number(
         raise FormatError(path, f"column {col.strip()!r}: {value!r} is not a number", line=row + 2)
 
 
-def _check_values(path: Path, name: str, arr: pa.ChunkedArray) -> NDArray[np.float64]:
+def _check_values(
+    path: Path, name: str, arr: pa.ChunkedArray, limit: float | None = None
+) -> NDArray[np.float64]:
     values = arr.to_numpy(zero_copy_only=False).astype(np.float64)
     bad = ~np.isfinite(values)
+    if limit is not None:
+        bad |= np.abs(values) > limit  # e.g. 1e308 g, which float32 would turn into inf
     if bad.any():
         i = int(np.argmax(bad))
-        what = "missing value" if arr[i].as_py() is None else f"value {values[i]!r} is not finite"
+        if arr[i].as_py() is None:
+            what = "missing value"
+        elif not np.isfinite(values[i]):
+            what = f"value {float(values[i])!r} is not finite"
+        else:
+            what = f"value {float(values[i])!r} g is impossible (no accelerometer measures beyond {limit:g} g)"
         raise FormatError(path, f"{what} in column {name!r}", line=i + 2)
     return values
+
+
+def _check_utf8(path: Path) -> None:
+    """Refuse text that is not UTF-8 before pyarrow parses it (it cannot report where)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    done = 0
+    with open(path, "rb") as fh:
+        while True:
+            chunk = fh.read(1 << 24)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                raise FormatError(path, f"not UTF-8 text ({exc.reason})", offset=done + exc.start) from None
+            if not chunk:
+                return
+            done += len(chunk)
 
 
 def _parse_timestamps(path: Path, col: pa.ChunkedArray) -> tuple[NDArray[np.int64], dt.timezone]:
@@ -218,6 +251,7 @@ def _parse_timestamps(path: Path, col: pa.ChunkedArray) -> tuple[NDArray[np.int6
     return ns.astype(np.int64), tz
 
 
+@guarded("CSV recording")
 def read_csv_recording(
     path: PathLike,
     *,
@@ -269,12 +303,13 @@ def read_csv_recording(
 
     types = {xyz[c]: pa.float64() for c in ("x", "y", "z")}
     types[time_name] = pa.float64() if time_kind == "t" else pa.string()
+    _check_utf8(p)
     table = _read_table(p, delimiter, [time_name, *xyz.values()], types)
     table = _drop_trailing_blank_rows(table)
     if table.num_rows == 0:
         raise FormatError(p, "no samples after the header row")
 
-    accel = np.stack([_check_values(p, c, table.column(xyz[c])) for c in ("x", "y", "z")], axis=1)
+    accel = np.stack([_check_values(p, c, table.column(xyz[c]), MAX_ABS_G) for c in ("x", "y", "z")], axis=1)
     if start_dt is not None:  # a relative 't' column (checked above)
         t = _check_values(p, "t", table.column(time_name))
         first_start = start_dt + dt.timedelta(seconds=float(t[0]))

@@ -48,7 +48,8 @@ from .._atomic import atomic_path
 from .._params import check_option
 from ..errors import FormatError, LmdetectError
 from ..model import Recording
-from ._devicetime import device_start, side_from_text
+from ._devicetime import device_start, file_zone, side_from_text
+from ._guard import guarded
 from ._registry import register_reader, register_writer
 
 __all__ = ["read_cwa", "write_cwa", "pack_timestamp", "unpack_timestamps"]
@@ -180,6 +181,7 @@ def _parse_header(path: Path, head: bytes) -> dict[str, object]:
 
 
 # ----------------------------------------------------------------------------- reading
+@guarded("Axivity CWA")
 def read_cwa(
     path: str | os.PathLike[str],
     *,
@@ -295,7 +297,7 @@ def read_cwa(
     plausible = tz_minutes != -1 and abs(tz_minutes) <= 14 * 60
     file_offset = dt.timedelta(minutes=tz_minutes) if plausible else None
     metadata: dict[str, str] = info["metadata"]  # type: ignore[assignment]
-    zone = tz if tz is not None else metadata.get("tz") or None
+    zone = tz if tz is not None else file_zone(path, metadata.get("tz"))
     clock_set: dt.datetime | None = info["last_change"]  # type: ignore[assignment]
     start, tmeta = device_start(path, first_local, tz=zone, file_offset=file_offset, clock_set=clock_set)
     time_s = time_epoch - time_epoch[0]  # the start above is rounded to the microsecond

@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import os
-from pathlib import Path
 
 import pandas as pd
 
 from ..errors import FormatError
+from ._guard import guarded, read_text
 
 __all__ = ["read_diary", "read_pad_log", "DIARY_KINDS", "to_seconds"]
 
@@ -50,11 +51,9 @@ def _parse_time(path: str | os.PathLike[str], line: int, field: str, text: str) 
 
 
 def _rows(path: str | os.PathLike[str], required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
-    p = Path(path)
-    if not p.exists():
-        raise FormatError(path, "file not found")
-    with open(p, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
+    # UTF-8 (with or without BOM) or UTF-16 with BOM, as Excel saves "Unicode text"
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
+    try:
         if reader.fieldnames is None:
             raise FormatError(path, "empty file (a header row is required)", line=1)
         names = [f.strip() for f in reader.fieldnames]
@@ -62,14 +61,17 @@ def _rows(path: str | os.PathLike[str], required: tuple[str, ...]) -> list[tuple
         if missing:
             raise FormatError(path, f"missing column(s) {', '.join(missing)}; found {', '.join(names)}", line=1)
         out = []
-        for i, row in enumerate(reader, start=2):
+        for row in reader:
             clean = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
             if not any(clean.values()):
                 continue
-            out.append((i, clean))
+            out.append((reader.line_num, clean))
         return out
+    except csv.Error as exc:
+        raise FormatError(path, f"malformed CSV: {exc}", line=max(1, reader.line_num)) from None
 
 
+@guarded("diary CSV")
 def read_diary(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read an RLS diary CSV (see module docs).
 
@@ -124,6 +126,7 @@ def read_diary(path: str | os.PathLike[str]) -> pd.DataFrame:
     return df
 
 
+@guarded("pad-log CSV")
 def read_pad_log(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a vibration-pad log CSV: columns start, end (tz-aware Timestamps), intensity."""
     rows = []

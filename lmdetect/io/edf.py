@@ -38,7 +38,9 @@ from .. import __version__
 from .._atomic import atomic_path
 from ..errors import FormatError, LmdetectError
 from ..model import Recording
-from ._devicetime import device_start, parse_offset, side_from_text
+from ._devicetime import device_start, file_zone, parse_offset, side_from_text
+from ._edfheader import equipment_code
+from ._guard import guarded
 from ._registry import register_reader, register_writer
 from ._units import to_g_factor
 
@@ -127,6 +129,7 @@ def _site_text(signal: Any) -> str:
     return f"{signal.label} {signal.transducer_type}"
 
 
+@guarded("EDF/BDF")
 def read_edf(
     path: str | os.PathLike[str],
     *,
@@ -197,7 +200,7 @@ def read_edf(
 
     fields = _recording_fields(edf)
     file_offset = parse_offset(fields["utc"]) if "utc" in fields else None
-    zone = tz if tz is not None else fields.get("tz")
+    zone = tz if tz is not None else file_zone(path, fields.get("tz"))
     first_local = _start(path, edf) + dt.timedelta(seconds=float(time_s[0]))
     start, tmeta = device_start(path, first_local, tz=zone, file_offset=file_offset)
     time_s = time_s - time_s[0]
@@ -371,7 +374,7 @@ def _write(recording: Recording, path: str | os.PathLike[str], *, bdf: bool) -> 
         extra.append(f"tz={zone}")
     # EDF+ recording field: 80 characters for "Startdate dd-MMM-yyyy X X <equipment> <extra...>"
     room = 80 - len("Startdate 01-JAN-2000 X X ") - len(" ".join(extra)) - 1
-    equipment = re.sub(r"\s+", "_", recording.device_id)[: max(room, 1)] or "X"
+    equipment = equipment_code(path, recording.device_id, max(room, 1))
     rec_id = edfio.Recording(startdate=start.date(), equipment_code=equipment, additional=tuple(extra))
     cls = edfio.Bdf if bdf else edfio.Edf
     edf = cls(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,18 +25,13 @@ import pandas as pd
 from .._atomic import atomic_path
 from ..errors import LmdetectError
 from ..pipeline import NightResult
+from ._edfheader import equipment_code, subfield
 from .event_labels import night_annotations
 
 __all__ = ["write_edf_annotations", "write_night_edf_annotations"]
 
 # EDF header dates run from 1985 to 2084 (EDF+ specification, section 2.1.3.1)
 _FIRST_YEAR, _LAST_YEAR = 1985, 2084
-
-
-def _subfield(text: str) -> str:
-    """An EDF+ header subfield: printable ASCII without spaces, 'X' when empty."""
-    s = re.sub(r"[^\x21-\x7e]", "_", text.strip())
-    return s or "X"
 
 
 def write_edf_annotations(
@@ -93,15 +87,17 @@ def write_edf_annotations(
         # valid without inventing an event
         items.append(edfio.EdfAnnotation(0.0, None, "recording_start"))
     words: list[str] = []
-    used = len(f"Startdate {start.strftime('%d-%b-%Y').upper()} X X {_subfield(equipment)}")
-    for w in map(_subfield, additional):
+    prefix = f"Startdate {start.strftime('%d-%b-%Y').upper()} X X "
+    code = equipment_code(path, equipment, 80 - len(prefix))
+    used = len(prefix + code)
+    for w in map(subfield, additional):
         if used + 1 + len(w) <= 80:
             words.append(w)
             used += 1 + len(w)
     edf = edfio.Edf(
         [],
         recording=edfio.Recording(
-            startdate=start.date(), equipment_code=_subfield(equipment), additional=tuple(words)
+            startdate=start.date(), equipment_code=code, additional=tuple(words)
         ),
         starttime=start.time().replace(tzinfo=None),
         annotations=items,

@@ -32,6 +32,7 @@ from .._params import check_option
 from ..errors import FormatError
 from ..model import Recording
 from ._devicetime import device_start, parse_offset, side_from_text
+from ._guard import guarded
 from ._registry import register_reader
 
 __all__ = ["read_geneactiv", "SAMPLES_PER_PAGE"]
@@ -69,6 +70,7 @@ def _split(line: bytes) -> tuple[str, str]:
     return key.strip(), value.strip().strip("\x00").strip()
 
 
+@guarded("GENEActiv")
 def read_geneactiv(
     path: str | os.PathLike[str],
     *,

@@ -34,6 +34,7 @@ import logging
 import os
 import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,7 @@ from .._params import check_option
 from ..errors import FormatError
 from ..model import Recording
 from ._devicetime import device_start, parse_offset, side_from_text
+from ._guard import guarded
 from ._registry import register_reader
 
 __all__ = [
@@ -55,6 +57,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: Largest log.bin accepted, in bytes (4 GiB; 30 days at 100 Hz take about 1.2 GB). A larger
+#: size declared by the zip directory is damage, refused before anything is extracted.
+MAX_LOG_BYTES = 4 * 2**30
 
 SEPARATOR = 0x1E
 RECORD_ACTIVITY = 0x00
@@ -172,6 +178,7 @@ def _decode_activity2(buf: bytes, offsets: NDArray[np.int64], n: NDArray[np.int6
     return np.frombuffer(b"".join(parts), dtype="<i2").reshape(-1, 3).astype(np.int32)
 
 
+@guarded("ActiGraph gt3x")
 def read_gt3x(
     path: str | os.PathLike[str],
     *,
@@ -214,11 +221,19 @@ def read_gt3x(
             raise FormatError(path, "the archive has no log.bin")
         if "info.txt" not in names:
             raise FormatError(path, "the archive has no info.txt")
-        info = _read_info(path, zf)
+        declared = zf.getinfo("log.bin").file_size
+        if declared > MAX_LOG_BYTES:
+            raise FormatError(
+                path, f"log.bin declares {declared} bytes, more than {MAX_LOG_BYTES} (a damaged zip directory?)"
+            )
+        try:
+            info = _read_info(path, zf)
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+            raise FormatError(path, f"info.txt cannot be extracted (damaged archive): {exc}") from None
         try:
             buf = zf.read("log.bin")
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            raise FormatError(path, f"log.bin cannot be extracted: {exc}") from None
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+            raise FormatError(path, f"log.bin cannot be extracted (damaged archive): {exc}") from None
 
     try:
         fs = float(info["Sample Rate"])

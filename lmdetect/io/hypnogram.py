@@ -15,6 +15,7 @@ AASM 2007).
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import re
 from pathlib import Path
@@ -22,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import FormatError
+from ._guard import guarded, read_text
 
 __all__ = ["read_hypnogram", "normalise_stage"]
 
@@ -42,8 +44,9 @@ def normalise_stage(label: str) -> str | None:
 
 
 def _from_csv(path: Path, start: dt.datetime) -> pd.DataFrame:
+    text = read_text(path)  # UTF-8 (BOM or not) or UTF-16 with BOM
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise FormatError(path, f"not a readable CSV: {exc}") from None
     cols = [c.strip() for c in df.columns]
@@ -74,10 +77,17 @@ def _from_csv(path: Path, start: dt.datetime) -> pd.DataFrame:
         onset = pd.Series(ts, dtype=float).to_numpy()
     else:
         raise FormatError(path, "needs an onset_s or a start column", line=1)
-    dur = pd.to_numeric(df["duration_s"]).to_numpy(float) if "duration_s" in cols else 30.0
+    if "duration_s" in cols:
+        try:
+            dur = pd.to_numeric(df["duration_s"]).to_numpy(float)
+        except ValueError as exc:
+            raise FormatError(path, f"duration_s must be numbers: {exc}") from None
+    else:
+        dur = 30.0
     return pd.DataFrame({"onset_s": onset, "duration_s": dur, "stage": pd.Series(stages, dtype=object)})
 
 
+@guarded("hypnogram")
 def read_hypnogram(path: str | os.PathLike[str], start: dt.datetime) -> pd.DataFrame:
     """Hypnogram as onset_s, duration_s, stage with onsets in seconds since ``start``."""
     p = Path(path)

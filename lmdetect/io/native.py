@@ -40,6 +40,7 @@ from .._atomic import atomic_path
 from ..errors import FormatError, LmdetectError
 from ..model import Recording
 from ..protocol import Flags
+from ._guard import guarded
 from ._lmr_format import (
     FORMAT_VERSION,
     LmrHeader,
@@ -671,6 +672,7 @@ def _ticks_of(path: PathLike, table: pa.Table, header: LmrHeader) -> NDArray[np.
     return expand_ticks(ticks, valid, header.tick_hz, header.fs)
 
 
+@guarded("lmdetect recording (.lmr)")
 def read_lmr_header(path: PathLike) -> LmrHeader:
     """Only the header of a ``.lmr`` file (reads the schema message, not the samples)."""
     p = Path(path)
@@ -686,6 +688,7 @@ def read_lmr_header(path: PathLike) -> LmrHeader:
     return header
 
 
+@guarded("lmdetect recording (.lmr)")
 def read_lmr(path: PathLike) -> Recording:
     """Read a ``.lmr`` recording.
 

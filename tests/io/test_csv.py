@@ -160,9 +160,12 @@ def test_empty_and_header_only(tmp_path: Path) -> None:
         read_csv_recording(write(tmp_path, "", "empty.csv"))
     with pytest.raises(FormatError, match="no samples"):
         read_csv_recording(write(tmp_path, "timestamp,x,y,z\n", "head.csv"))
-    with pytest.raises(FormatError, match="not a UTF-8"):
+    with pytest.raises(FormatError, match="UTF-16 text; save the recording as a UTF-8 CSV"):
         (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00\x01garbage")
         read_csv_recording(tmp_path / "bin.csv")
+    with pytest.raises(FormatError, match=r"bin2\.csv, byte 1: not UTF-8 text"):
+        (tmp_path / "bin2.csv").write_bytes(b"t\x81,x,y,z\n")
+        read_csv_recording(tmp_path / "bin2.csv")
 
 
 def test_trailing_blank_lines_are_ignored(tmp_path: Path) -> None:

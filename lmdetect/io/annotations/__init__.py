@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ...errors import FormatError
+from .._guard import guarded
 from ._base import ScoredEvents
 from .edfplus import looks_like_edf, read_edf_annotations
 from .events_csv import looks_like_events_csv, read_events_csv, read_hypnogram_csv
@@ -86,6 +87,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     )
 
 
+@guarded("scored-event")
 def read_scored_events(path: str | os.PathLike[str], format: str | None = None) -> ScoredEvents:
     """Read a scored-event file.
 

@@ -111,6 +111,10 @@ class ScoredEvents:
         return start, end
 
 
+#: Largest plausible event onset or duration in a scored-event file, in seconds (7 days).
+MAX_EVENT_S = 7 * 86400.0
+
+
 class EventCollector:
     """Accumulates classified events while a reader walks a file; :meth:`finish` builds the
     :class:`ScoredEvents` (sorted, de-duplicated, stage runs split into epochs)."""
@@ -139,6 +143,14 @@ class EventCollector:
         if duration_s < 0:
             raise FormatError(
                 self.path, f"event {raw_label!r}: negative duration {duration_s:g} s", line=line
+            )
+        if abs(onset_s) > MAX_EVENT_S or duration_s > MAX_EVENT_S:
+            # a damaged time field; refused before a stage run is split into epochs in memory
+            raise FormatError(
+                self.path,
+                f"event {raw_label!r}: onset {onset_s:g} s / duration {duration_s:g} s is beyond "
+                f"{MAX_EVENT_S / 86400:g} days, implausible for a scored recording",
+                line=line,
             )
         if label is None:
             self.ignored[raw_label.strip() or "(empty label)"] += 1

@@ -16,6 +16,7 @@ import datetime as dt
 import os
 
 from ...errors import FormatError, LmdetectError
+from .._guard import guarded
 from ._base import EventCollector, ScoredEvents
 from ._labels import classify
 
@@ -27,6 +28,7 @@ def looks_like_edf(head: bytes) -> bool:
     return head[:8] == b"0       "
 
 
+@guarded("EDF+ annotation")
 def read_edf_annotations(path: str | os.PathLike[str]) -> ScoredEvents:
     """Read the annotations of an EDF+ file.
 

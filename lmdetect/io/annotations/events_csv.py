@@ -25,6 +25,7 @@ import pandas as pd
 
 from ...errors import FormatError
 from ...model import LM_KINDS, SIDES, STAGES
+from .._guard import guarded, read_text
 from ._base import EventCollector, ScoredEvents
 from ._labels import Label, stage_from_text
 
@@ -40,13 +41,7 @@ def looks_like_events_csv(head: str) -> bool:
 
 
 def _open_rows(path: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            text = fh.read()
-    except UnicodeDecodeError as exc:
-        raise FormatError(path, f"not UTF-8 text: {exc.reason}") from None
-    except OSError as exc:
-        raise FormatError(path, f"cannot read: {exc.strerror or exc}") from exc
+    text = read_text(path)  # UTF-8 (BOM or not) or UTF-16 with BOM
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
@@ -81,6 +76,7 @@ def _number(path: str, text: str, column: str, line: int, *, required: bool) -> 
     return v
 
 
+@guarded("events CSV")
 def read_events_csv(path: str | os.PathLike[str]) -> ScoredEvents:
     """Read an events.csv (see module docstring).
 
@@ -139,6 +135,7 @@ def read_events_csv(path: str | os.PathLike[str]) -> ScoredEvents:
     return col.finish(None, extra_lm_columns={"amplitude_mg": amps, "n_mono": n_monos})
 
 
+@guarded("hypnogram CSV")
 def read_hypnogram_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a hypnogram CSV (onset_s, duration_s, stage) into a hypnogram table.
 

@@ -38,6 +38,7 @@ from typing import Any
 from xml.parsers import expat
 
 from ...errors import FormatError
+from .._guard import guarded
 from ._base import DEFAULT_EPOCH_S, EventCollector, ScoredEvents
 from ._labels import Label, classify
 
@@ -136,6 +137,7 @@ def _start_time(path: str, clock: str, line: int) -> dt.datetime | None:
         raise FormatError(path, f"invalid ClockTime {clock!r}", line=line) from None
 
 
+@guarded("NSRR XML")
 def read_nsrr_xml(path: str | os.PathLike[str]) -> ScoredEvents:
     """Read an NSRR XML scoring.
 

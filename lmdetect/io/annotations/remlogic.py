@@ -30,6 +30,7 @@ import os
 import re
 
 from ...errors import FormatError
+from .._guard import guarded
 from ._base import EventCollector, ScoredEvents
 from ._labels import classify
 
@@ -79,6 +80,7 @@ def looks_like_remlogic(head: str) -> bool:
     return _find_header(head.splitlines()) is not None
 
 
+@guarded("RemLogic export")
 def read_remlogic(path: str | os.PathLike[str]) -> ScoredEvents:
     """Read a RemLogic event export.
 
