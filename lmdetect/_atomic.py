@@ -163,6 +163,8 @@ def _leftovers(parent: Path) -> dict[str, list[Path]]:
     except OSError:
         return found
     for e in entries:
+        if e.name.startswith(_LOCK) and len(e.name) > len(_LOCK):
+            found.setdefault(e.name[len(_LOCK):], [])  # a lock file alone: removed once free
         for prefix in (_STAGE, _OLD):
             if e.name.startswith(prefix):
                 key, dot, _ = e.name[len(prefix):].rpartition(".")
@@ -171,32 +173,38 @@ def _leftovers(parent: Path) -> dict[str, list[Path]]:
     return found
 
 
-def _recover(parent: Path, key: str, paths: list[Path]) -> None:
+def _recover(parent: Path, key: str, paths: list[Path], name: str | None = None) -> None:
     """Finish or undo an interrupted swap of ``parent/key`` (the caller holds its lock).
 
     A killed writer leaves its staging folder (incomplete, or complete but never swapped in: the
     old outputs are still the valid ones) and, when killed between the two renames of the
     fallback swap, the old folder set aside with no folder in its place: it is put back.
     """
+    if name is None and not key.startswith("~"):
+        name = key
     olds = sorted(p for p in paths if p.name.startswith(_OLD))
-    target = parent / key
-    if olds and not key.startswith("~") and not os.path.lexists(target):
+    if name is None:  # a hashed long name: only a writer of that folder can put its old set back
+        paths = [p for p in paths if p not in olds]
+        olds = []
+    target = parent / name if name is not None else None
+    if olds and target is not None and not os.path.lexists(target):
         os.rename(olds.pop(0), target)
         log.warning("%s: restored the previous outputs after an interrupted replacement", target)
     for p in paths:
-        if p.exists() and p != target:
+        if p.exists() and p not in (target,):
             shutil.rmtree(p, ignore_errors=True)
             log.info("removed %s, left behind by an interrupted run", p)
 
 
-def recover_folders(parent: str | os.PathLike[str], *, key: str | None = None) -> None:
+def recover_folders(parent: str | os.PathLike[str], *, name: str | None = None) -> None:
     """Clean up after killed writers in ``parent``: every leftover whose lock is free (or only
-    those of ``key``, whose lock the caller holds)."""
+    those of the folder ``name``, whose lock the caller holds)."""
     parent = Path(parent)
+    own = None if name is None else _key(name)
     for k, paths in _leftovers(parent).items():
-        if key is not None:
-            if k == key:
-                _recover(parent, k, paths)
+        if own is not None:
+            if k == own:
+                _recover(parent, k, paths, name)
             continue
         lock = _FolderLock(parent, k)
         if not lock.acquire():
@@ -277,7 +285,7 @@ def replaced_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
     if not lock.acquire():
         raise FolderInUseError(f"{target}: another lmdetect process is writing this folder")
     try:
-        recover_folders(parent, key=key)
+        recover_folders(parent, name=target.name)
         recover_folders(parent)
         stage = Path(tempfile.mkdtemp(prefix=f"{_STAGE}{key}.", dir=parent))
         try:

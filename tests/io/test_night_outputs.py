@@ -130,6 +130,21 @@ def test_leftovers_of_a_killed_swap_are_put_right(tmp_path, result):
     assert not (tmp_path / "b").exists() and leftovers(tmp_path) == []
 
 
+def test_a_long_folder_name_and_a_lone_stale_lock_are_handled(tmp_path, result):
+    long = "n" * 200  # staging names use a hash of it (NAME_MAX is 255 bytes)
+    write_night_outputs(result, tmp_path / long)
+    good = snapshot(tmp_path / long)
+    key = atomic._key(long)
+    assert key.startswith("~")
+    os.rename(tmp_path / long, tmp_path / f".lmdetect-old.{key}.k1ll3d00")
+    (tmp_path / ".lmdetect-lock.other").write_text("")  # a writer killed before its release
+    recover_folders(tmp_path)  # a neighbour cannot know the name: the set-aside folder stays
+    assert (tmp_path / f".lmdetect-old.{key}.k1ll3d00").is_dir()
+    assert not (tmp_path / ".lmdetect-lock.other").exists()
+    write_night_outputs(result, tmp_path / long)  # its own writer puts it back, then replaces it
+    assert snapshot(tmp_path / long).keys() == good.keys() and leftovers(tmp_path) == []
+
+
 def test_out_naming_a_file_is_a_clear_error(tmp_path, result):
     from lmdetect.errors import LmdetectError
 
