@@ -568,10 +568,11 @@ class RecordSession:
         """Writes fail (a full disk) and memory holds ``memory_buffer_samples``: new packets are
         left in the sensor's ring buffer, whence the backfill requests them once writing works."""
         w = self._writer
-        full = w is not None and w.write_error is not None and w.pending_samples >= self.params.memory_buffer_samples
+        pending = w.pending_samples if w is not None and w.write_error is not None else 0
+        full = pending >= self.params.memory_buffer_samples
         if full and not self._holding:
             log.warning("%s: writes still fail and %d samples wait in memory: further packets are left in "
-                        "the sensor's buffer and requested when writing works again", self.out, w.pending_samples)
+                        "the sensor's buffer and requested when writing works again", self.out, pending)
         elif self._holding and not full:
             log.warning("%s: writing works again: requesting the packets left in the sensor's buffer", self.out)
         self._holding = full
@@ -627,6 +628,7 @@ class RecordSession:
         if acc.backfill:
             self.backfilled_written += acc.packet.n
         flags = acc.packet.flags | (_RESENT if acc.backfill else 0)
+        assert self._writer is not None
         self._writer.write_packet(
             acc.seq,
             acc.tick,

@@ -71,7 +71,7 @@ def test_a_full_disk_mid_night_loses_nothing_held_in_memory(tmp_path, monkeypatc
 
 def test_a_full_disk_beyond_memory_leaves_packets_in_the_sensor_and_backfills_them(tmp_path, monkeypatch):
     # memory holds 30 s (1500 samples at 50 Hz); the disk is full for 120 s; the ring holds 180 s
-    per, out, s, disk = full_disk_night(tmp_path, monkeypatch, full=(100.0, 220.0), duration_s=400,
+    per, out, s, _ = full_disk_night(tmp_path, monkeypatch, full=(100.0, 220.0), duration_s=400,
                                         memory_buffer_samples=1500)
     rec = read_lmr(out)
     seqs = packet_seqs(rec)
@@ -84,7 +84,7 @@ def test_a_full_disk_beyond_memory_leaves_packets_in_the_sensor_and_backfills_th
 
 def test_a_full_disk_longer_than_memory_and_ring_records_the_true_gap(tmp_path, monkeypatch):
     # memory 30 s + ring 120 s cannot cover 300 s: what neither held is one lost range, a gap in the file
-    per, out, s, disk = full_disk_night(tmp_path, monkeypatch, full=(100.0, 400.0), duration_s=600, ring_s=120.0,
+    per, out, s, _ = full_disk_night(tmp_path, monkeypatch, full=(100.0, 400.0), duration_s=600, ring_s=120.0,
                                         memory_buffer_samples=1500)
     rec = read_lmr(out)
     [lost] = s.lost

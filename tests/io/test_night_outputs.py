@@ -1,8 +1,19 @@
+import fcntl
 import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
 
 import pytest
 
+import lmdetect._atomic as atomic
 from firmware_sim.night import simulate_night
+from lmdetect._atomic import FolderInUseError, recover_folders
 from lmdetect.io.night_outputs import write_night_outputs
 from lmdetect.pipeline import process_night
 
@@ -39,18 +50,6 @@ def test_a_failure_leaves_no_partial_outputs(tmp_path, result, monkeypatch):
 
 
 # ---------------------------------------------------------------- the folder is replaced as a whole
-import fcntl  # noqa: E402
-import os  # noqa: E402
-import random  # noqa: E402
-import signal  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import textwrap  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import lmdetect._atomic as atomic  # noqa: E402
-from lmdetect._atomic import FolderInUseError, recover_folders  # noqa: E402
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
