@@ -275,7 +275,8 @@ def replaced_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
     LmdetectError
         ``target`` exists and is not a folder.
     """
-    target = Path(target)
+    # absolute ("." has no name to stage beside), and through a symlink to the folder it names
+    target = Path(os.path.realpath(target) if os.path.islink(target) else os.path.abspath(target))
     parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
     if os.path.lexists(target) and not target.is_dir():

@@ -99,6 +99,9 @@ OUTPUT_NAMES = frozenset({
 
 
 def _only_outputs(folder: Path) -> bool:
+    cwd, target = Path.cwd(), Path(os.path.abspath(folder))
+    if cwd == target or target in cwd.parents:
+        return False  # never rename away the folder a shell stands in
     try:
         entries = list(os.scandir(folder))
     except FileNotFoundError:

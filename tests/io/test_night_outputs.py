@@ -144,6 +144,21 @@ def test_a_long_folder_name_and_a_lone_stale_lock_are_handled(tmp_path, result):
     assert snapshot(tmp_path / long).keys() == good.keys() and leftovers(tmp_path) == []
 
 
+def test_the_current_folder_and_a_symlinked_folder_are_written_in_place(tmp_path, result, monkeypatch):
+    here = tmp_path / "here"
+    monkeypatch.chdir(tmp_path)
+    write_night_outputs(result, "here")
+    monkeypatch.chdir(here)
+    inode = os.stat(".").st_ino
+    write_night_outputs(result, ".")  # the folder the shell stands in is never renamed away
+    assert os.stat(".").st_ino == inode and (here / "summary.json").is_file()
+    (tmp_path / "link").symlink_to(here)
+    monkeypatch.chdir(tmp_path)
+    write_night_outputs(result, tmp_path / "link")
+    assert (tmp_path / "link").is_symlink() and (here / "summary.json").is_file()
+    assert leftovers(tmp_path) == []
+
+
 def test_out_naming_a_file_is_a_clear_error(tmp_path, result):
     from lmdetect.errors import LmdetectError
 
