@@ -8,6 +8,8 @@ means adding one module.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import functools
 import importlib
 import logging
@@ -104,13 +106,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _configure_logging(args.verbose + getattr(args, "command_verbose", 0))
     try:
-        return int(table[args.command].run(args) or 0)
+        code = int(table[args.command].run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        return _broken_pipe()
     except LmdetectError as exc:
         print(f"lmdetect {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the environment: a full disk, a read-only folder, a folder as a file, ...
+        print(f"lmdetect {args.command}: error: {_describe_os_error(exc, getattr(args, 'out', None))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"lmdetect {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _describe_os_error(exc: OSError, out: object = None) -> str:
+    """``path: problem`` in one line (``No space left on device``, ``Permission denied``, ...)."""
+    problem = exc.strerror or str(exc) or type(exc).__name__
+    names = [os.fsdecode(n) for n in (exc.filename, exc.filename2) if n is not None]
+    if not names and out is not None and exc.errno in _WRITE_ERRNOS:
+        names = [str(out)]  # a write through an open file names no path: the output does
+    return f"{' -> '.join(names)}: {problem}" if names else problem
+
+
+_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EIO})
+
+
+def _broken_pipe() -> int:
+    """The reader of our output went away (``lmdetect info x | head``): stop quietly, as Unix
+    tools do when SIGPIPE ends them, and keep Python from complaining when it flushes stdout at exit."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 128 + 13  # the shell's status of a process ended by SIGPIPE
 
 
 if __name__ == "__main__":  # pragma: no cover

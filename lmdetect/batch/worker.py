@@ -356,14 +356,17 @@ def _night(job: NightJob, sha: str, sidecars: Mapping[str, str], load: Callable[
             log.debug("%s: outputs complete, skipped", job.night_id)
             return NightOutcome(**_base(job), status="skipped", input_sha256=sha, sidecar_sha256=dict(sidecars),
                                 row=cohort_row(doc, job), timings_s=t)
-        _clear(night_dir)
+        # no clearing first: the folder is replaced as a whole when the new outputs are complete
         doc = _process(job, sha, sidecars, t, load)
         t["total"] = time.perf_counter() - start
         log.info("%s: done in %.1f s", job.night_id, t["total"])
         return NightOutcome(**_base(job), status="done", input_sha256=sha, sidecar_sha256=dict(sidecars),
                             row=cohort_row(doc, job), timings_s=t)
     except Exception as exc:  # noqa: BLE001 - any error of one night is recorded, never propagated
-        _clear(night_dir)
+        from .._atomic import FolderInUseError
+
+        if not isinstance(exc, FolderInUseError):  # else the folder is another live process's
+            _clear(night_dir)
         return _failure(job, exc, t, start, sha=sha, sidecars=sidecars)
 
 

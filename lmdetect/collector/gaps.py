@@ -249,6 +249,16 @@ class StreamTracker:
                 if b > a + 1:
                     self._add_hole(a + 1, b - 1, 0)
 
+    def resume_before(self, first_seq: int, first_tick: int) -> None:
+        """Continue a file that has a header and no sample: the night began with packet
+        ``first_seq`` (file numbering) at sensor tick ``first_tick``, so every packet from it on
+        is expected (requested from the sensor's buffer when the continued stream starts later)."""
+        self.highest = first_seq - 1
+        self._ref_seq_u = first_seq - 1 if self.has_seq else None
+        self._ref_tick_u = first_tick
+        self._live_ref = None
+        self._anchored = True
+
     def begin_epoch(
         self,
         *,

@@ -46,6 +46,10 @@ class CollectorParams(Params):
         Notifications buffered between the callback and the writer task.
     flush_interval_s, fsync_interval_s : float
         Passed to :class:`~lmdetect.io.native.LmrWriter` (wall seconds).
+    memory_buffer_samples : int
+        Samples held in memory while writes fail (a full disk); beyond it, further packets are
+        left in the sensor's ring buffer and requested when writing works again. The default,
+        about 5.5 h at 50 Hz, takes some 30 MB.
     """
 
     scan_timeout_s: float = 20.0
@@ -62,6 +66,7 @@ class CollectorParams(Params):
     queue_packets: int = 200_000
     flush_interval_s: float = 1.0
     fsync_interval_s: float = 10.0
+    memory_buffer_samples: int = 1_000_000
 
     def __post_init__(self) -> None:
         for name in (
@@ -78,7 +83,7 @@ class CollectorParams(Params):
         ):
             check_positive(name, getattr(self, name))
         check_nonnegative("final_backfill_s", self.final_backfill_s)
-        for name in ("resend_max_attempts", "first_connect_attempts", "queue_packets"):
+        for name in ("resend_max_attempts", "first_connect_attempts", "queue_packets", "memory_buffer_samples"):
             v = getattr(self, name)
             if not (isinstance(v, int) and v >= 1):
                 raise ConfigError(f"{name} must be a positive integer, got {v!r}")

@@ -23,9 +23,11 @@ for accelerated simulations).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,6 +43,11 @@ from .params import CollectorParams, NightPlan
 from .resume import ExistingNight, read_existing_night
 from .timesync import OnlineClockFit
 
+try:  # the recording's advisory lock (POSIX only; LmrWriter takes the same)
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 if TYPE_CHECKING:  # pragma: no cover - pyarrow is imported only when a file is opened
     from ..io.native import LmrWriter
 
@@ -49,6 +56,9 @@ __all__ = ["RecordSession", "CollectorParams", "NightPlan", "SessionStatus", "Se
 log = logging.getLogger(__name__)
 
 _RESENT = 0x01
+#: Header keys of a new file: the file sequence number and tick of the night's first packet.
+_FIRST_SEQ = "collector.first_seq"
+_FIRST_TICK = "collector.first_tick"
 _NS = 1_000_000_000
 #: Host seconds the session keeps listening after the night's nominal end, so that the packets
 #: holding its last samples (sent up to a packet's length later) still arrive.
@@ -124,6 +134,9 @@ class RecordSession:
         self.backfilled_written = 0
         self._end_tick: int | None = None
         self._rate_window: list[tuple[int, int]] = []
+        self._claim: int | None = None  # the file's lock, held from before connecting to the writer's start
+        self._holding = False  # writes fail and memory is full: packets stay in the sensor's buffer
+        self.left_in_sensor = 0
 
     # ------------------------------------------------------------------ control
     def request_stop(self, *, force: bool = False, reason: str = "stop requested") -> None:
@@ -165,7 +178,11 @@ class RecordSession:
         Raises the first fatal error (device not found at the start, a file that cannot be
         written, ...) after the file has been closed.
         """
-        self._prepare_file()
+        try:
+            self._prepare_file()
+        except BaseException:
+            self._release_claim()
+            raise
         writer = asyncio.create_task(self._writer_loop(), name="collector-writer")
         writer.add_done_callback(self._writer_done)
         others = [asyncio.create_task(self._backfill_loop(), name="collector-backfill")]
@@ -215,6 +232,7 @@ class RecordSession:
             raise ConfigError(f"{out}: the collector writes .lmr files")
         if self.plan.side is not None and self.plan.side not in ("left", "right", "both", "unknown"):
             raise ConfigError(f"side must be left, right, both or unknown, got {self.plan.side!r}")
+        self._claim_file()
         night = read_existing_night(out)
         if night is None:
             return
@@ -224,27 +242,57 @@ class RecordSession:
         self._resume = night
         if night.samples and self.plan.duration_s is not None:
             self._end_tick = night.first_tick + int(round(self.plan.duration_s * header.tick_hz))
+        elif _FIRST_TICK in header.meta and self.plan.duration_s is not None:  # killed before its first batch
+            self._end_tick = int(header.meta[_FIRST_TICK]) + int(round(self.plan.duration_s * header.tick_hz))
         self._night_start_ns = int(header.start.timestamp() * 1e9)
         if _looks_like_address(header.device_id):
             self._pinned = normalize_address(header.device_id)
         log.info("%s exists (%d samples from %s): continuing that night", out, night.samples, header.device_id)
+
+    def _claim_file(self) -> None:
+        """Take the lock of an existing file before connecting: a second collector on the same
+        file must fail here, not take the sensor away from the one that is recording."""
+        if fcntl is None or not self.out.exists():  # pragma: no cover - Windows
+            return
+        try:
+            fd = os.open(self.out, os.O_RDONLY)
+        except OSError as exc:
+            raise LmdetectError(f"{self.out}: cannot open the recording: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise LmdetectError(f"{self.out}: file in use: another collector is recording into it") from None
+        self._claim = fd
+
+    def _release_claim(self) -> None:
+        if self._claim is not None:
+            os.close(self._claim)
+            self._claim = None
 
     def _open_writer(self, info: StreamInfo, first: Accepted) -> None:
         from ..io.native import LmrHeader, LmrWriter
 
         link = self._link
         address = link.address if link is not None else (self._pinned or "unknown")
-        if self._resume is not None:
+        if self._resume is not None and self._resume.samples == 0:
+            # a header and no sample: its start must become the time of the first row written
+            # (the reader anchors the header's start there); the night still began at the old one
+            header = dataclasses.replace(self._resume.header, start=_first_sample_time(first, info))
+        elif self._resume is not None:
             header = self._resume.header
         else:
-            n = first.packet.n
-            start_ns = first.host_ns - int((n - 1) / info.fs_hz * _NS)
-            start = dt.datetime.fromtimestamp(start_ns / _NS, tz=dt.timezone.utc).astimezone()
+            start = _first_sample_time(first, info)
+            start_ns = int(start.timestamp() * _NS)
             meta = {str(k): str(v) for k, v in info.meta.items()}
             meta.update(
                 {
                     "collector": f"lmdetect collect ({self.adapter.name})",
                     "device_name": (link.name if link is not None and link.name else self.plan.device),
+                    # where the night begins in the sensor's numbering: a restart that finds no
+                    # sample in the file (killed in its first second) backfills from here
+                    _FIRST_SEQ: str(first.seq),
+                    _FIRST_TICK: str(first.tick),
                 }
             )
             header = LmrHeader(
@@ -260,6 +308,7 @@ class RecordSession:
                 meta=meta,
             )
             self._night_start_ns = start_ns
+        self._release_claim()  # the writer takes the lock itself
         try:
             self._writer = LmrWriter(
                 self.out,
@@ -272,6 +321,7 @@ class RecordSession:
             raise LmdetectError(f"{self.out}: cannot write the recording: {exc}") from exc
 
     def _close_file(self) -> None:
+        self._release_claim()
         w = self._writer
         if w is None:
             return
@@ -373,6 +423,11 @@ class RecordSession:
                 self._tracker.resume_from(
                     self._resume.packets, self._resume.last_host_ns, ring_packets=info.ring_capacity_packets or 0
                 )
+                meta = self._resume.header.meta
+                if not self._resume.packets and _FIRST_SEQ in meta and _FIRST_TICK in meta:
+                    # a header and no sample: the night's packets from its first one on are
+                    # requested from the sensor's buffer; what it no longer holds is a lost range
+                    self._tracker.resume_before(int(meta[_FIRST_SEQ]), int(meta[_FIRST_TICK]))
         self._tracker.begin_epoch(
             resumed=info.resumed, next_seq=info.next_seq, first_seq=info.first_seq, tick_now=info.tick_now, host_ns=now
         )
@@ -525,8 +580,25 @@ class RecordSession:
                     return
                 self._process(*item)
 
+    def _writer_full(self) -> bool:
+        """Writes fail (a full disk) and memory holds ``memory_buffer_samples``: new packets are
+        left in the sensor's ring buffer, whence the backfill requests them once writing works."""
+        w = self._writer
+        pending = w.pending_samples if w is not None and w.write_error is not None else 0
+        full = pending >= self.params.memory_buffer_samples
+        if full and not self._holding:
+            log.warning("%s: writes still fail and %d samples wait in memory: further packets are left in "
+                        "the sensor's buffer and requested when writing works again", self.out, pending)
+        elif self._holding and not full:
+            log.warning("%s: writing works again: requesting the packets left in the sensor's buffer", self.out)
+        self._holding = full
+        return full
+
     def _process(self, data: bytes, host_ns: int) -> None:
         self.notifications += 1
+        if self._writer_full():
+            self.left_in_sensor += 1  # not offered to the tracker: a hole once packets are taken again
+            return
         t = self._tracker
         if t is None:  # a stray notification before any stream was started
             self._garbage("notification before the stream was started")
@@ -572,6 +644,7 @@ class RecordSession:
         if acc.backfill:
             self.backfilled_written += acc.packet.n
         flags = acc.packet.flags | (_RESENT if acc.backfill else 0)
+        assert self._writer is not None
         self._writer.write_packet(
             acc.seq,
             acc.tick,
@@ -605,6 +678,8 @@ class RecordSession:
             self._holes_changed.clear()
             t, link = self._tracker, self._link
             if t is None or link is None or not self._gate.is_set() or not self.adapter.supports_resend:
+                continue
+            if self._writer_full():  # replies could not be kept: do not spend the retries now
                 continue
             now = self.clock.now_ns()
             for first, last in t.due_requests(now, int(p.resend_retry_s * _NS), p.resend_max_attempts):
@@ -680,6 +755,12 @@ class RecordSession:
             clock=self._fit.fit() if self._fit is not None else None,
             stopped_by=self._stopped_by,
         )
+
+
+def _first_sample_time(first: Accepted, info: StreamInfo) -> dt.datetime:
+    """Host time of the first sample of a packet (its receive time, less its length)."""
+    start_ns = first.host_ns - int((first.packet.n - 1) / info.fs_hz * _NS)
+    return dt.datetime.fromtimestamp(start_ns / _NS, tz=dt.timezone.utc).astimezone()
 
 
 def _looks_like_address(text: str) -> bool:

@@ -120,7 +120,15 @@ class LmrWriter:
     append
         Continue an existing recording: a partial tail left by a killed writer (and the
         end-of-stream marker of a closed file) is cut off and new batches follow the last
-        complete one. A missing file is created.
+        complete one. A missing file is created, and so is one that holds a header and no
+        sample (a writer killed before its first batch): its header gives way to ``header``,
+        whose ``start`` is the time of the first sample this writer writes.
+
+    A write that fails with an ``OSError`` (a full disk, a quota, an I/O error) is logged once
+    and retried every ``flush_interval_s``; the samples stay in memory meanwhile and the same
+    file continues when writing works again (:attr:`write_error`, :attr:`pending_samples` tell
+    the caller, which decides how much to hold). Only :meth:`close` reports a failure that
+    never went away.
 
     Attributes
     ----------
@@ -131,6 +139,8 @@ class LmrWriter:
     last_seq, last_tick : int or None
         Highest packet sequence number and sensor tick in the file so far (None when empty):
         where a restarted collector continues.
+    write_error : OSError or None
+        The failure of the last write attempt while it lasts (None once a retry worked).
 
     Notes
     -----
@@ -156,11 +166,13 @@ class LmrWriter:
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._error: BaseException | None = None
+        self._error: BaseException | None = None  # a bug: raised on the caller's next call
+        self.write_error: OSError | None = None  # the environment: retried, never raised mid-night
         self._pending: list[_Packet] = []
         self._n_pending = 0
         self._samples_written = 0
         self._samples_flushed = 0
+        self._flushed_at_error = 0
         self._dirty = False
         self._fd: int | None = None
         self.existing_samples = 0
@@ -179,6 +191,8 @@ class LmrWriter:
             self._lock_file(self._fd)  # before touching an existing file: never cut another writer's tail
             if continuing:
                 self.header, self._schema = self._open_existing(header, self._fd)
+                if self.existing_samples == 0:
+                    self._recreate_locked(header)
             else:
                 self.header, self._schema = header, make_schema(header_to_metadata(header))
         except BaseException:
@@ -227,6 +241,20 @@ class LmrWriter:
                 self.last_tick = int(_ticks_of(self.path, tab, existing).max())
         return existing, scan.schema
 
+    def _recreate_locked(self, header: LmrHeader) -> None:
+        """Replace a file that has no sample by a new one with ``header`` (atomically; the old
+        descriptor's lock is held until the new one is locked)."""
+        old = self._fd
+        self._create(make_schema(header_to_metadata(header)))
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        try:
+            self._lock_file(self._fd)
+        finally:
+            assert old is not None
+            os.close(old)
+        self.header, self._schema = header, make_schema(header_to_metadata(header))
+        self.last_seq = self.last_tick = None
+
     def _lock_file(self, fd: int) -> None:
         if fcntl is None:  # pragma: no cover
             return
@@ -240,6 +268,11 @@ class LmrWriter:
     def samples_written(self) -> int:
         """Samples handed to :meth:`write_packet` by this writer (pending ones included)."""
         return self._samples_written
+
+    @property
+    def pending_samples(self) -> int:
+        """Samples held in memory, not yet handed to the operating system."""
+        return self._n_pending
 
     @property
     def samples_flushed(self) -> int:
@@ -358,9 +391,10 @@ class LmrWriter:
                     now = time.monotonic()
                     if self._pending and now - self._last_flush >= self.flush_interval_s:
                         self._flush_locked()
-                        if self._error is not None:  # a retry worked: nothing is lost any more
-                            log.info("%s: writing works again after: %s", self.path, self._error)
-                            self._error = None
+                        if self.write_error is not None:  # a retry worked: nothing is lost
+                            log.warning("%s: writing works again (%d samples were held in memory)",
+                                        self.path, self._samples_flushed - self._flushed_at_error)
+                            self.write_error = None
                     if now - self._last_fsync >= self.fsync_interval_s:
                         self._last_fsync = now
                         if self._dirty:
@@ -369,11 +403,19 @@ class LmrWriter:
                 # this thread before it closes the descriptor
                 if fd is not None:
                     os.fsync(fd)
-            except Exception as exc:  # reported to the caller on its next call; retried next round
+            except OSError as exc:  # a full disk, ...: keep the samples, retry next round
+                if fd is not None:
+                    self._dirty = True
+                if self.write_error is None:  # logged once per episode, not every retry
+                    self._flushed_at_error = self._samples_flushed
+                    log.warning("%s: writing failed, holding the samples in memory and retrying every "
+                                "%g s: %s", self.path, self.flush_interval_s, exc)
+                self.write_error = exc
+            except Exception as exc:  # a bug: reported to the caller on its next call
                 if fd is not None:
                     self._dirty = True
                 if self._error is None:
-                    log.warning("%s: writing failed (will retry): %s", self.path, exc)
+                    log.error("%s: writing failed: %s", self.path, exc)
                 self._error = exc
 
     def _raise_pending_error(self) -> None:
@@ -394,13 +436,19 @@ class LmrWriter:
                 _write_all(self._fd, EOS)
                 self._dirty = True
                 self._fsync_locked()
+        except OSError as exc:
+            n = self._n_pending
+            raise LmdetectError(
+                f"{self.path}: closing failed ({exc}); {n} samples could not be written, the file keeps "
+                "everything before them and can be continued"
+            ) from exc
         finally:
             with self._lock:
                 os.close(self._fd)
                 self._fd = None
-        if self._error is not None:  # an earlier background failure; everything is on disk now
-            log.warning("%s: a write failed earlier and was retried: %s", self.path, self._error)
-            self._error = None
+        if self._error is not None or self.write_error is not None:  # retried; all is on disk now
+            log.warning("%s: a write failed earlier and was retried: %s", self.path, self._error or self.write_error)
+            self._error = self.write_error = None
 
     def __enter__(self) -> LmrWriter:
         return self

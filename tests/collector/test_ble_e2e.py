@@ -181,6 +181,58 @@ async def test_sigkill_leaves_a_readable_file_and_a_restart_continues_the_night(
     assert_matches_truth(rec, per.firmware)
 
 
+@pytest.mark.slow
+async def test_a_cli_killed_in_its_first_second_is_continued_from_the_nights_first_packet(virtual_bluez, tmp_path):
+    per = open_device()
+    await virtual_bluez([per], speed=1)
+    out = tmp_path / "night.lmr"
+    args = ("--device", NAME, "--out", str(out), "--duration", "30s", "--quiet", "--scan-timeout", "5")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "lmdetect", "collect", *args, stderr=asyncio.subprocess.PIPE, env=dict(os.environ)
+    )
+    for _ in range(3000):  # the file appears with the first packet
+        if out.exists():
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    await asyncio.wait_for(proc.communicate(), 30)
+    killed = read_lmr(out)
+    assert killed.n_samples == 0 and per.firmware.streaming  # a header, no sample
+    await asyncio.sleep(8.0)
+    code, err = await _run_cli(*args)
+    assert code == 0, err
+    rec = read_lmr(out)
+    seqs = packet_seqs(rec)
+    np.testing.assert_array_equal(seqs, np.arange(seqs.size))  # from the night's first packet on
+    assert rec.n_backfilled >= 8 * 50 and rec.gaps().empty
+    assert rec.duration_s == pytest.approx(30, abs=1.0)
+    assert_matches_truth(rec, per.firmware)
+
+
+@pytest.mark.slow
+async def test_a_second_cli_on_the_same_file_says_file_in_use_and_leaves_the_first_alone(virtual_bluez, tmp_path):
+    per = open_device()
+    await virtual_bluez([per], speed=1)
+    out = tmp_path / "night.lmr"
+    args = ("--device", NAME, "--out", str(out), "--duration", "20s", "--quiet", "--scan-timeout", "5")
+    first = asyncio.ensure_future(_run_cli(*args))
+    for _ in range(3000):
+        if out.exists():
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(3.0)
+    code, err = await _run_cli(*args)
+    assert code == 2 and "file in use" in err and "Traceback" not in err
+    code, err = await first
+    assert code == 0, err
+    rec = read_lmr(out)
+    seqs = packet_seqs(rec)
+    np.testing.assert_array_equal(seqs, np.arange(seqs.size))
+    assert rec.n_backfilled == 0  # never knocked off the link, nothing to fill in
+    assert rec.duration_s == pytest.approx(20, abs=1.0)
+
+
 async def test_cli_refuses_a_missing_device_with_a_clear_error(virtual_bluez, tmp_path):
     await virtual_bluez([open_device()], speed=1)
     out = tmp_path / "x.lmr"
