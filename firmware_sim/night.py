@@ -33,7 +33,17 @@ from lmdetect.protocol import MAX_SAMPLES_PER_PACKET, RANGES_G, RATES_HZ, TICK_H
 
 from . import imu
 from .events import RlsEpisode, plan_rls_episodes, schedule_movements
-from .movement import SCALE_UP_SUPINE, VARIANT_SHAPES, Leg, Realized, draw_leg, realize_movements, render_movements, rest_up, vary_mount
+from .movement import (
+    SCALE_UP_SUPINE,
+    VARIANT_SHAPES,
+    Leg,
+    Realized,
+    draw_leg,
+    realize_movements,
+    render_movements,
+    rest_up,
+    vary_mount,
+)
 from .pad import PadSession, pad_windows, plan_pad_sessions, render_pad
 from .profiles import POSTURE_WEIGHTS, Profile, get_profile
 from .sleep import NightPlan, simulate_sleep

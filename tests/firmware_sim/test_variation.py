@@ -107,7 +107,7 @@ def test_pad_alias_lands_in_the_movement_band(rate, aa):
 
 
 def test_spikes_are_single_samples_and_noise_rms_is_per_night():
-    kw = dict(hours=1.0, rate_hz=50, seed=8, imu_noise_rms_range_mg=(1.5, 1.5))
+    kw = {"hours": 1.0, "rate_hz": 50, "seed": 8, "imu_noise_rms_range_mg": (1.5, 1.5)}
     quiet = simulate_night("rls", **kw)
     spiky = simulate_night("rls", imu_spikes_per_h=30.0, imu_spike_range_mg=(200.0, 400.0), **kw)
     diff = np.abs(spiky.recording.accel_g - quiet.recording.accel_g)
