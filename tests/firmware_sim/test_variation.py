@@ -138,3 +138,9 @@ def test_bad_variation_values_raise_config_error():
         PROFILES["rls"].with_overrides(plm_faint_prob=1.5)
     with pytest.raises(ConfigError, match="lm_faint_range_mg"):
         PROFILES["rls"].with_overrides(lm_faint_range_mg=(20.0, 7.0))
+
+
+def test_the_simulate_command_offers_every_profile():
+    from lmdetect.commands.simulate import _PROFILE_NAMES
+
+    assert _PROFILE_NAMES == tuple(PROFILES)
