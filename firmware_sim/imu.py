@@ -44,6 +44,7 @@ __all__ = [
     "add_noise",
     "quantize",
     "noise_rms_mg",
+    "density_for_rms",
 ]
 
 _WARMUP_TAU_S = 1200.0
@@ -105,6 +106,11 @@ def draw_offset_drift(rng: np.random.Generator, offset_mg: float, drift_mg: floa
 def noise_rms_mg(noise_density_ug_rthz: float, rate_hz: float) -> float:
     """RMS white noise (mg) of a sensor with the given density over a bandwidth of ODR/2."""
     return noise_density_ug_rthz * 1e-3 * float(np.sqrt(rate_hz / 2.0))
+
+
+def density_for_rms(rms_mg: float, rate_hz: float) -> float:
+    """Noise density (ug/sqrt(Hz)) that gives ``rms_mg`` over a bandwidth of ODR/2."""
+    return rms_mg * 1e3 / float(np.sqrt(rate_hz / 2.0))
 
 
 def add_noise(rng: np.random.Generator, a_g: NDArray[np.float64], noise_density_ug_rthz: float, rate_hz: float) -> None:

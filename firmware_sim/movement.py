@@ -23,6 +23,11 @@ Shapes (``theta`` over normalised time u in [0, 1]):
 * ``twitch``: a brief smooth bump; mostly linear acceleration.
 * ``oscillatory``: a smooth envelope times a 2-6 Hz oscillation (back and forth).
 * ``long``: plateau with slow 0.1-0.8 Hz fidgeting, > 10 s.
+* ``slow``: a slow, smooth bump with no plateau (little linear acceleration).
+* ``jerk``: a sharp rise and a slower return; the linear acceleration dominates.
+* ``rotation``: the shank turns about its own long axis (hip rotation, inversion/eversion carried
+  up the leg); the sensor sits 5 cm from that axis on the shin, so this changes the gravity
+  projection in every posture but adds little linear acceleration.
 * ``voluntary``: a large flexion with 0.8-2.5 Hz rubbing/stretching modulation.
 * ``posture``: the shank rolls to a new resting orientation (turning over) with a 1.5-4 Hz gross
   whole-body burst on top. Its ``amplitude_mg`` is the peak deviation from the resting gravity
@@ -45,7 +50,10 @@ __all__ = [
     "G_MS2",
     "Leg",
     "Realized",
+    "VARIANT_SHAPES",
+    "SCALE_UP_SUPINE",
     "draw_leg",
+    "vary_mount",
     "realize_movements",
     "rest_up",
     "render_movements",
@@ -65,7 +73,19 @@ _R_HAT = -_X  # pivot (knee/hip) to sensor: down the shank
 # sleeping postures as (roll about the shank deg, pitch range deg, probability): supine, on the left
 # side, on the right side, prone. Pitch tilts the shank (knee higher than ankle when bent).
 _POSTURES = ((0.0, (-5.0, 15.0), 0.45), (90.0, (0.0, 35.0), 0.22), (-90.0, (0.0, 35.0), 0.22), (180.0, (-5.0, 15.0), 0.11))
-_LEVER_M = {"dorsiflexion": 0.40, "twitch": 0.40, "oscillatory": 0.40, "triple_flexion": 0.80, "long": 0.60, "voluntary": 0.70}
+_LEVER_M = {
+    "dorsiflexion": 0.40,
+    "twitch": 0.40,
+    "oscillatory": 0.40,
+    "triple_flexion": 0.80,
+    "long": 0.60,
+    "voluntary": 0.70,
+    "slow": 0.40,
+    "jerk": 0.40,
+    "rotation": 0.05,
+}
+#: Shapes given to a share of LMs by ``Profile.lm_shape_variation`` (on top of events.SHAPES).
+VARIANT_SHAPES: tuple[str, ...] = ("slow", "jerk", "rotation")
 
 
 def rotate(v: NDArray[np.float64], axis: NDArray[np.float64], angle: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -98,8 +118,9 @@ class Leg:
         return self.ups @ self.mount.T
 
 
-def _draw_posture(rng: np.random.Generator) -> NDArray[np.float64]:
-    k = int(rng.choice(len(_POSTURES), p=[p[2] for p in _POSTURES]))
+def _draw_posture(rng: np.random.Generator, weights: tuple[float, ...] | None = None) -> NDArray[np.float64]:
+    p = [q[2] for q in _POSTURES] if weights is None else list(np.asarray(weights, dtype=float) / float(np.sum(weights)))
+    k = int(rng.choice(len(_POSTURES), p=p))
     roll, (lo, hi), _ = _POSTURES[k]
     roll_r = np.deg2rad(roll + 12.0 * rng.standard_normal())
     pitch_r = np.deg2rad(rng.uniform(lo, hi))
@@ -107,19 +128,33 @@ def _draw_posture(rng: np.random.Generator) -> NDArray[np.float64]:
     return rotate(up, _X, np.array([roll_r]))[0]
 
 
-def draw_leg(rng: np.random.Generator, n_changes: int, mount_tilt_deg: float) -> Leg:
-    """Draw the sensor mounting and ``n_changes + 1`` resting postures, each >= 40 deg from the previous."""
+def draw_leg(
+    rng: np.random.Generator, n_changes: int, mount_tilt_deg: float, posture_weights: tuple[float, ...] | None = None
+) -> Leg:
+    """Draw the sensor mounting and ``n_changes + 1`` resting postures, each >= 40 deg from the previous.
+
+    ``posture_weights`` (supine, left side, right side, prone) default to the module's postures.
+    """
     mount = np.eye(3)
     for axis in (_X, _Y, _Z):
         mount = _rot_matrix(axis, float(np.deg2rad(mount_tilt_deg * rng.standard_normal()))) @ mount
-    ups = [_draw_posture(rng)]
+    ups = [_draw_posture(rng, posture_weights)]
     for _ in range(n_changes):
         for _attempt in range(50):
-            nxt = _draw_posture(rng)
+            nxt = _draw_posture(rng, posture_weights)
             if np.dot(nxt, ups[-1]) < np.cos(np.deg2rad(40.0)):
                 break
         ups.append(nxt)
     return Leg(mount=mount, ups=np.array(ups))
+
+
+def vary_mount(leg: Leg, roll_deg: float, flipped: bool) -> Leg:
+    """The same leg with the sensor strapped turned by ``roll_deg`` about the shin, and upside down
+    (rotated 180 deg about the anterior axis, so its x axis points to the foot) when ``flipped``."""
+    extra = _rot_matrix(_X, float(np.deg2rad(roll_deg)))
+    if flipped:
+        extra = _rot_matrix(_Z, np.pi) @ extra
+    return dataclasses.replace(leg, mount=leg.mount @ extra.T)
 
 
 def _ramp(x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -151,6 +186,12 @@ def _angle_profile(shape: str, t: NDArray[np.float64], dur: float, rng: np.rando
     if shape == "long":
         wob = sum(np.sin(2 * np.pi * rng.uniform(0.1, 0.8) * t + rng.uniform(0, 2 * np.pi)) for _ in range(3))
         return _plateau(u, 0.1, 0.1) * (0.6 + 0.4 * wob / 3.0)
+    if shape == "slow":
+        return _plateau(u, 0.5, 0.5)
+    if shape == "jerk":
+        return _plateau(u, rng.uniform(0.06, 0.12), rng.uniform(0.3, 0.5))
+    if shape == "rotation":
+        return _plateau(u, rng.uniform(0.2, 0.35), rng.uniform(0.3, 0.45))
     if shape == "voluntary":
         f = rng.uniform(0.8, 2.5)
         return _plateau(u, 0.2, 0.2) * (0.75 + 0.25 * np.sin(2 * np.pi * f * t))
@@ -166,27 +207,45 @@ def _tremor(t: NDArray[np.float64], dur: float, rng: np.random.Generator) -> NDA
     return env * out / 3.0
 
 
-def _flexion(shape: str, dur: float, up0: NDArray[np.float64], target_mg: float, rng: np.random.Generator) -> NDArray[np.float64]:
-    """Deviation from rest (leg frame, g) on the fine grid, scaled so its peak is ``target_mg``."""
+def _flexion(
+    shape: str,
+    dur: float,
+    up0: NDArray[np.float64],
+    target_mg: float,
+    rng: np.random.Generator,
+    scale_up: NDArray[np.float64] | None = None,
+) -> NDArray[np.float64]:
+    """Deviation from rest (leg frame, g) on the fine grid.
+
+    The angle is scaled so the peak deviation is ``target_mg`` in the resting posture ``up0``, or,
+    with ``scale_up``, in that reference posture: the movement then has the size it would have
+    there, and in ``up0`` the sensor feels what the physics gives (on the side, a flexion barely
+    changes the gravity projection, so the peak is smaller and mostly linear acceleration).
+    """
     t = np.arange(int(np.ceil(dur * FINE_HZ)) + 1) / FINE_HZ
     theta = _angle_profile(shape, t, dur, rng)
     dt = 1.0 / FINE_HZ
     d1 = np.gradient(theta, dt)
     d2 = np.gradient(d1, dt)
-    axis = _unit(_Y + 0.2 * rng.standard_normal(3))
+    # a flexion turns about the lateral axis through the knee or hip; a rotation turns the shank
+    # about its own long axis, with the sensor on the shin surface in front of that axis
+    rotation = shape == "rotation"
+    axis = _unit((_X if rotation else _Y) + 0.2 * rng.standard_normal(3))
+    r_hat = _Z if rotation else _R_HAT
     lever = _LEVER_M[shape] * rng.uniform(0.8, 1.2)
-    tang = np.cross(axis, _R_HAT)
+    tang = np.cross(axis, r_hat)
     lin = (lever * d2[:, None] * tang) / G_MS2
     lin += 0.15 * float(np.abs(lin).max()) * _tremor(t, dur, rng)
-    cen = (-lever * (d1**2)[:, None] * _R_HAT) / G_MS2
+    cen = (-lever * (d1**2)[:, None] * r_hat) / G_MS2
     target = target_mg / 1000.0
 
-    def dev(s: float) -> NDArray[np.float64]:
-        return rotate(up0, axis, -s * theta) - up0 + s * lin + s * s * cen
+    def dev(s: float, up: NDArray[np.float64] = up0) -> NDArray[np.float64]:
+        return rotate(up, axis, -s * theta) - up + s * lin + s * s * cen
 
+    ref = up0 if scale_up is None else scale_up
     s = 0.01
     for _ in range(8):
-        peak = float(np.sqrt((dev(s) ** 2).sum(axis=1)).max())
+        peak = float(np.sqrt((dev(s, ref) ** 2).sum(axis=1)).max())
         if peak <= 0:
             break
         s *= target / peak
@@ -236,10 +295,16 @@ class Realized:
     ups_sensor: NDArray[np.float64]
 
 
-def realize_movements(schedule: pd.DataFrame, leg: Leg) -> Realized:
+#: Reference posture of ``lm_scaling="angle"``: supine with the shank level.
+SCALE_UP_SUPINE = _Z
+
+
+def realize_movements(schedule: pd.DataFrame, leg: Leg, scale_up: NDArray[np.float64] | None = None) -> Realized:
     """Compute every scheduled movement's waveform and true amplitude (independent of the sensor rate).
 
-    ``leg.ups`` must hold one more entry than there are posture rows in ``schedule``.
+    ``leg.ups`` must hold one more entry than there are posture rows in ``schedule``. With
+    ``scale_up`` (e.g. :data:`SCALE_UP_SUPINE`), a movement's ``target_mg`` sets its size in that
+    reference posture instead of the sensed peak in the current one (see :func:`_flexion`).
     """
     kinds = schedule["kind"].to_numpy()
     n_post = int(np.count_nonzero(kinds == "posture"))
@@ -257,7 +322,7 @@ def realize_movements(schedule: pd.DataFrame, leg: Leg) -> Realized:
             k += 1
             post_end.append(float(row.onset_s + row.duration_s))
         else:
-            d = _flexion(str(row.shape), float(row.duration_s), up0, float(row.target_mg), rng)
+            d = _flexion(str(row.shape), float(row.duration_s), up0, float(row.target_mg), rng, scale_up)
         amps[i] = 1000.0 * float(np.sqrt((d**2).sum(axis=1)).max())
         devs.append((d @ leg.mount.T).astype(np.float32))
     return Realized(

@@ -33,9 +33,19 @@ from lmdetect.protocol import MAX_SAMPLES_PER_PACKET, RANGES_G, RATES_HZ, TICK_H
 
 from . import imu
 from .events import RlsEpisode, plan_rls_episodes, schedule_movements
-from .movement import Realized, draw_leg, realize_movements, render_movements, rest_up
+from .movement import (
+    SCALE_UP_SUPINE,
+    VARIANT_SHAPES,
+    Leg,
+    Realized,
+    draw_leg,
+    realize_movements,
+    render_movements,
+    rest_up,
+    vary_mount,
+)
 from .pad import PadSession, pad_windows, plan_pad_sessions, render_pad
-from .profiles import Profile, get_profile
+from .profiles import POSTURE_WEIGHTS, Profile, get_profile
 from .sleep import NightPlan, simulate_sleep
 
 __all__ = [
@@ -51,7 +61,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Random streams, one SeedSequence child each (the order is part of the reproducibility contract).
-STREAMS: tuple[str, ...] = ("sleep", "events", "leg", "pad", "imu", "noise", "link", "diary")
+STREAMS: tuple[str, ...] = ("sleep", "events", "leg", "pad", "imu", "noise", "link", "diary", "variation")
 
 #: Default recording start: an evening in Berlin (true time of the first sample).
 DEFAULT_START = dt.datetime(2026, 3, 14, 22, 30, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin"))
@@ -77,6 +87,7 @@ class _Physiology:
     pads: list[PadSession]
     schedule: pd.DataFrame
     realized: Realized
+    mount: dict[str, Any]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,8 +176,52 @@ def _physiology(prof: Profile, duration_s: float, rng: dict[str, np.random.Gener
     pads = plan_pad_sessions(rng["pad"], episodes, plan.lights_on_s, prof)
     schedule = schedule_movements(rng["events"], plan, prof, episodes, pad_windows(pads))
     n_post = int((schedule["kind"] == "posture").sum())
-    leg = draw_leg(rng["leg"], n_post, prof.imu_mount_tilt_deg)
-    return _Physiology(plan, episodes, pads, schedule, realize_movements(schedule, leg))
+    weights = None if tuple(prof.posture_weights) == POSTURE_WEIGHTS else prof.posture_weights
+    leg = draw_leg(rng["leg"], n_post, prof.imu_mount_tilt_deg, weights)
+    leg, mount = _vary_leg(rng["variation"], leg, prof)
+    schedule = _vary_movements(rng["variation"], schedule, prof)
+    scale_up = SCALE_UP_SUPINE if prof.lm_scaling == "angle" else None
+    return _Physiology(plan, episodes, pads, schedule, realize_movements(schedule, leg, scale_up), mount)
+
+
+def _vary_leg(rng: np.random.Generator, leg: Leg, prof: Profile) -> tuple[Leg, dict[str, Any]]:
+    """Turn the sensor about the shin and maybe upside down (a fixed number of draws)."""
+    roll = float(rng.uniform(*prof.imu_mount_roll_range_deg))
+    flipped = bool(rng.random() < prof.imu_mount_flip_prob)
+    info = {"roll_deg": roll, "flipped": flipped}
+    if roll == 0.0 and not flipped:
+        return leg, info
+    return vary_mount(leg, roll, flipped), info
+
+
+def _vary_movements(rng: np.random.Generator, schedule: pd.DataFrame, prof: Profile) -> pd.DataFrame:
+    """Faint series members and variant shapes, drawn per schedule row from the variation stream.
+
+    Durations are kept, so the spacing of the schedule (and the WASM merge rule) is unchanged.
+    """
+    n = len(schedule)
+    u_faint, faint_mg = rng.random(n), rng.uniform(*prof.lm_faint_range_mg, size=n)
+    u_shape, which = rng.random(n), rng.integers(0, len(VARIANT_SHAPES), size=n)
+    faint = (schedule["source"].to_numpy() == "plm") & (u_faint < prof.plm_faint_prob)
+    reshape = (schedule["kind"].to_numpy() == "lm") & (u_shape < prof.lm_shape_variation)
+    if not faint.any() and not reshape.any():
+        return schedule
+    out = schedule.copy()
+    out.loc[faint, "target_mg"] = faint_mg[faint]
+    out.loc[reshape, "shape"] = np.asarray(VARIANT_SHAPES, dtype=object)[which[reshape]]
+    return out
+
+
+def _add_spikes(rng: np.random.Generator, a: NDArray[np.float64], t_true: NDArray[np.float64], prof: Profile, duration_s: float) -> int:
+    """Single-sample spikes on one axis, at true times (so their times do not depend on the rate)."""
+    k = int(rng.poisson(prof.imu_spikes_per_h * duration_s / 3600.0))
+    times = rng.uniform(0.0, duration_s, k)
+    size_g = rng.uniform(*prof.imu_spike_range_mg, size=k) / 1000.0 * np.where(rng.random(k) < 0.5, -1.0, 1.0)
+    axis = rng.integers(0, 3, size=k)
+    if k and t_true.size:
+        idx = np.clip(np.searchsorted(t_true, times), 0, t_true.size - 1)
+        np.add.at(a, (idx, axis), size_g)
+    return k
 
 
 def _packets(
@@ -259,7 +314,12 @@ def simulate_night(
         up = rest_up(np.array([s.start_s]), phys.realized)[0]
         render_pad(a, [s], rate_hz=rate_hz, clock_ppm=ppm, aa_filter=prof.imu_aa_filter, up_sensor=up)
     a += offsets(t_true)
-    imu.add_noise(rng["noise"], a, prof.imu_noise_density_ug_rthz, rate_hz)
+    density = prof.imu_noise_density_ug_rthz
+    noise_lo, noise_hi = prof.imu_noise_rms_range_mg
+    if noise_hi > 0:  # a per-night RMS whatever the rate (drawn once, so independent of it)
+        density = imu.density_for_rms(float(rng["variation"].uniform(noise_lo, noise_hi)), rate_hz)
+    imu.add_noise(rng["noise"], a, density, rate_hz)
+    n_spikes = _add_spikes(rng["variation"], a, t_true, prof, duration_s)
     counts, clipped = imu.quantize(a, range_g)
     del a
 
@@ -292,6 +352,12 @@ def simulate_night(
         "n_packets": int(seq[-1]) + 1 if n else 0,
         "n_packets_lost": int(np.unique(seq[~keep]).size),
         "n_samples_clipped": int(clipped[keep].sum()),
+        "imu": {
+            "noise_rms_mg": imu.noise_rms_mg(density, rate_hz),
+            "n_spikes": n_spikes,
+            "mount_roll_deg": phys.mount["roll_deg"],
+            "mount_flipped": phys.mount["flipped"],
+        },
     }
     truth = build_truth(rec, prof, int(seed), float(hours), phys.plan, phys.episodes, phys.pads, phys.schedule, phys.realized, extra, rng["diary"])
     log.info("simulated %s night (seed %d, %g h at %d Hz): %d movements", prof.name, seed, hours, rate_hz, len(truth["truth_lms"]))

@@ -69,7 +69,11 @@ def _level(intensity: int) -> float:
 
 
 def plan_pad_sessions(rng: np.random.Generator, episodes: list[RlsEpisode], lights_on_s: float, profile: Profile) -> list[PadSession]:
-    """Choose pad cycles: each session starts 1-8 min into an RLS episode (the onset episode first).
+    """Choose pad cycles: each session starts into an RLS episode (the onset episode first).
+
+    The start is ``profile.pad_start_range_s`` after the episode begins (default 1-8 min), and at
+    most ``pad_start_episode_frac`` of the episode into it; a late start lets the pad run on into
+    sleep, with PLM series under the vibration.
 
     The number of sessions is drawn from ``profile.pad_sessions_range`` and limited by the episodes
     available; a session that would run past lights on is not started.
@@ -84,7 +88,9 @@ def plan_pad_sessions(rng: np.random.Generator, episodes: list[RlsEpisode], ligh
     for ep in order:
         if len(out) >= want:
             break
-        start = ep.start_s + float(rng.uniform(60.0, min(480.0, max(60.0, 0.3 * (ep.end_s - ep.start_s)))))
+        lo_s, hi_s = profile.pad_start_range_s
+        latest = min(hi_s, max(lo_s, profile.pad_start_episode_frac * (ep.end_s - ep.start_s)))
+        start = ep.start_s + float(rng.uniform(lo_s, latest))
         intensity = int(rng.integers(profile.pad_intensity_range[0], profile.pad_intensity_range[1] + 1))
         cycles = 2 if rng.random() < profile.pad_repeat_prob else 1
         length = profile.pad_on_s + profile.pad_ramp_s

@@ -242,6 +242,7 @@ def build_truth(
             "n_samples_clipped": extra["n_samples_clipped"],
             "device_id": rec.device_id,
         },
+        "imu": extra["imu"],
         "profile_params": prof.to_dict(),
     }
     return {

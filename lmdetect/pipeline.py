@@ -25,6 +25,7 @@ from .preprocessing.grid import RegularSignal, to_regular_grid
 from .preprocessing.nonwear import detect_nonwear
 from .scoring import WASM2016, SleepInfo, get_rule_set, night_indices, score_lms
 from .sleepwake.actigraphy import epoch_activity, epoch_movement_load, score_sleep_wake, sleep_period
+from .sleepwake.diary import DiaryRowCheck, reconcile_sleep_diary
 from .summary.night import night_context
 
 __all__ = ["NightResult", "process_night"]
@@ -165,9 +166,10 @@ def _clock(start: dt.datetime, t_s: float) -> str:
 
 
 def _actigraphy_epochs(
-    trace: MovementTrace, lms: pd.DataFrame, config: Config, rec_end_s: float, window: tuple[float, float]
-) -> tuple[pd.DataFrame, str]:
-    """Sleep/wake epochs from ankle activity; only epochs wholly inside ``window`` may be sleep."""
+    trace: MovementTrace, lms: pd.DataFrame, config: Config, rec_end_s: float, tib: tuple[float, float], dtimes: DiaryTimes
+) -> tuple[pd.DataFrame, str, list[DiaryRowCheck]]:
+    """Sleep/wake epochs from ankle activity inside time in bed, the sleep period guided by the
+    diary's sleep onset / final awakening (:func:`reconcile_sleep_diary`)."""
     ep_s = config.sleepwake.epoch_s
     n = int(np.ceil(rec_end_s / ep_s))
     act, valid = epoch_activity(trace, ep_s, n)
@@ -177,8 +179,23 @@ def _actigraphy_epochs(
     load = epoch_movement_load(periodic, ep_s, n)
     asleep = score_sleep_wake(act, config.sleepwake, load)
     onsets = np.arange(n) * ep_s
-    inside = (onsets >= window[0] - 1e-9) & (onsets + ep_s <= window[1] + 1e-9)
-    asleep &= inside
+
+    def inside(w: tuple[float, float]) -> np.ndarray:
+        return (onsets >= w[0] - 1e-9) & (onsets + ep_s <= w[1] + 1e-9)
+
+    asleep &= inside(tib)
+    # the diary's sleep times bound the sleep period unless periodic LMs in actigraphy sleep lie
+    # beyond them: quiet wake in bed looks like sleep to any actigraph (Smith et al., J Clin Sleep
+    # Med 2018), but a diary line hours off must not drop the PLMs of a whole sleep cycle
+    window, checks = reconcile_sleep_diary(
+        asleep & np.isfinite(act),  # epochs without signal are no evidence of sleep
+        periodic,
+        config.sleepwake,
+        tib=tib,
+        diary_onset_s=dtimes.sleep_onset_s,
+        diary_wake_s=dtimes.final_awakening_s,
+    )
+    asleep &= inside(window)
     sp = sleep_period(asleep, config.sleepwake)
     if sp is None:
         asleep[:] = False
@@ -191,6 +208,7 @@ def _actigraphy_epochs(
             {"onset_s": onsets, "duration_s": ep_s, "stage": stage, "activity": act, "load_mg_s": load, "valid": valid}
         ),
         "actigraphy",
+        checks,
     )
 
 
@@ -267,21 +285,16 @@ def process_night(
         lights = (False, False)  # the diary's lights do not bound this recording
     # what bounds time in bed: the diary's lights off/on, the recording's ends, or one of each
     tib_source = {(True, True): "diary", (False, False): "recording"}.get(lights, "diary+recording")
+    diary_checks: list[DiaryRowCheck] = []
     if hypnogram is not None and len(hypnogram):
         epochs = _given_hypnogram_epochs(hypnogram, trace, config)
         source = period_source = "hypnogram"
     else:
-        # the diary's sleep onset / final awakening, when logged, bound the sleep period: quiet
-        # wake in bed looks like sleep to any actigraph (Smith et al., J Clin Sleep Med 2018)
-        window = (
-            max(tib[0], dtimes.sleep_onset_s) if dtimes.sleep_onset_s is not None else tib[0],
-            min(tib[1], dtimes.final_awakening_s) if dtimes.final_awakening_s is not None else tib[1],
-        )
-        epochs, source = _actigraphy_epochs(trace, lms, config, rec_end_s, window)
+        epochs, source, diary_checks = _actigraphy_epochs(trace, lms, config, rec_end_s, tib, dtimes)
         if off_s is not None or on_s is not None or dtimes.sleep_onset_s is not None:
             source = "diary+actigraphy"
-        logged = (dtimes.sleep_onset_s is not None, dtimes.final_awakening_s is not None)
-        period_source = {(True, True): "diary", (False, False): "actigraphy"}.get(logged, "diary+actigraphy")
+        kept = [c.status == "diary" for c in diary_checks]
+        period_source = "actigraphy" if not kept else ("diary" if len(kept) == 2 and all(kept) else "diary+actigraphy")
     # epochs without usable signal (gaps, pad vibration) cannot show PLMs: leave them out of TST
     # and wake time, so the indices are per hour of *observed* sleep
     epochs["observed"] = epochs["valid"].to_numpy(float) >= config.min_observed_fraction
@@ -318,6 +331,9 @@ def process_night(
             "sleep_source": source,
             "sleep_period_source": period_source,
             "tib_source": tib_source,
+            # diary rows the actigraphy overruled, and what became of each logged row
+            "sleep_diary_overruled": sum(c.status != "diary" for c in diary_checks),
+            "sleep_diary_check": {c.item: c.to_dict(lambda t: _clock(recording.start, t)) for c in diary_checks},
             "config_hash": config.hash(),
             "recording_start": recording.start.isoformat(),
             "device_id": recording.device_id,

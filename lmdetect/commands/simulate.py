@@ -25,7 +25,8 @@ NAME = "simulate"
 HELP = "simulate a night of ankle acceleration with ground truth (movements, hypnogram, diary, pad log)"
 
 
-_PROFILE_NAMES = ("rls", "control", "pad", "noisy")  # firmware_sim.profiles.PROFILES, without importing it here
+# firmware_sim.profiles.PROFILES, without importing it here
+_PROFILE_NAMES = ("rls", "control", "pad", "noisy", "mounted", "pad_sleep", "field", "pad_alias")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

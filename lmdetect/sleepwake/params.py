@@ -40,6 +40,22 @@ class SleepWakeParams(Params):
     min_sleep_onset_min
         Sleep onset is the first run of this many minutes of sleep epochs; the sleep period ends
         with the last such run.
+    diary_min_periodic_lms
+        The diary's sleep onset (final awakening) is overruled when at least this many members of
+        PLM series scored as sleep lie before it (after it) in time in bed
+        (:mod:`lmdetect.sleepwake.diary`); 0 trusts the diary always. 20 is about ten minutes of
+        PLMs at a typical 20-40 s interval (Shin et al., J Clin Sleep Med 2016): more than a
+        diary line a few minutes to a quarter of an hour off can leave out, far fewer than a
+        line hours off drops from a night with PLMS. A modelling choice, set on tuning nights.
+    diary_series_sleep_frac
+        A PLM series counts as evidence of sleep when at least this share of its members fall in
+        epochs the actigraphy scored sleep.
+    diary_max_lead_min
+        An overruled sleep onset is placed at most this long before the first periodic LM found
+        before the logged one (an overruled final awakening at most this long after the last
+        one): the actigraphy cannot tell still wake from sleep, and PLM series are densest in
+        the light NREM sleep that follows sleep onset (Pollmächer & Schulz, Sleep 1993). A
+        modelling choice.
     """
 
     method: str = "ankle_activity"
@@ -50,6 +66,9 @@ class SleepWakeParams(Params):
     load_threshold_mg_s: float = 800.0
     rescore: bool = True
     min_sleep_onset_min: float = 5.0
+    diary_min_periodic_lms: int = 20
+    diary_series_sleep_frac: float = 0.75
+    diary_max_lead_min: float = 15.0
 
     def __post_init__(self) -> None:
         check_option("method", self.method, SLEEPWAKE_METHODS)
@@ -58,6 +77,9 @@ class SleepWakeParams(Params):
         check_range("load_window_epochs", self.load_window_epochs, 0, 20)
         check_nonnegative("load_threshold_mg_s", self.load_threshold_mg_s)
         check_range("min_sleep_onset_min", self.min_sleep_onset_min, 0, 120)
+        check_range("diary_min_periodic_lms", self.diary_min_periodic_lms, 0, 10000)
+        check_range("diary_series_sleep_frac", self.diary_series_sleep_frac, 0.0, 1.0)
+        check_range("diary_max_lead_min", self.diary_max_lead_min, 0.0, 600.0)
         if len(self.weights) != 7:
             from ..errors import ConfigError
 
