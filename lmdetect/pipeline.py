@@ -21,6 +21,7 @@ from .errors import ConfigError
 from .detect.lm import MovementTrace, detect_lms, mask_intervals, movement_magnitude
 from .detect.vibration import detect_vibration
 from .preprocessing.filters import design_lowpass
+from .preprocessing.spikes import remove_spikes
 from .preprocessing.lines import LINE_TRACK_COLUMNS, LineTrack, remove_lines
 from .model import Recording
 from .preprocessing.clock import ClockFit, fit_clock
@@ -331,6 +332,9 @@ def process_night(
     rules = get_rule_set(config.rules)
     clock = fit_clock(recording)
     reg: RegularSignal = to_regular_grid(recording, clock)
+    despiked, n_spikes = remove_spikes(reg.accel_g)
+    if n_spikes:
+        reg = dataclasses.replace(reg, accel_g=despiked)
     vib = detect_vibration(reg, config.vibration) if config.detect_vibration else pd.DataFrame(
         columns=["onset_s", "duration_s", "freq_hz", "amplitude_mg"]
     )
@@ -397,6 +401,7 @@ def process_night(
         "n_gaps": int(len(g)),
         "gap_total_s": round(float(g["duration_s"].sum()), 3),
         "n_backfilled": recording.n_backfilled,
+        "n_spikes_removed": n_spikes,
         "nonwear_h": round(float(nonwear["duration_s"].sum() / 3600.0), 4),
         "wear_h": round(float(reg.valid.sum() / reg.fs / 3600.0 - nonwear["duration_s"].sum() / 3600.0), 4),
         "clock_source": clock.source,

@@ -5,6 +5,7 @@ from .filters import design_bandpass, design_highpass, design_lowpass, moving_av
 from .grid import RegularSignal, to_regular_grid
 from .lines import LineRemovalParams, LineTrack, remove_lines
 from .nonwear import NonwearParams, detect_nonwear
+from .spikes import remove_spikes
 
 __all__ = [
     "ClockFit",
@@ -19,6 +20,7 @@ __all__ = [
     "LineRemovalParams",
     "LineTrack",
     "remove_lines",
+    "remove_spikes",
     "NonwearParams",
     "detect_nonwear",
 ]

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from scipy import fft as sp_fft
-from scipy import signal
+from scipy import ndimage, signal
 
 from .._params import Params, check_positive, check_range
 from .grid import RegularSignal
@@ -211,8 +211,8 @@ def remove_lines(
     if lowpass_sos is not None:
         _, h = signal.sosfreqz(lowpass_sos, worN=freqs, fs=fs)
         gain = np.abs(h) ** 2  # zero-phase: the filter runs twice
-    ctx = max(2, round(params.context_hz / df))
-    search = max(1, int(round(params.search_hz / df)))
+    lobe = params.zero_pad * 2  # a Hann window's main lobe: +-2 bins of the unpadded frame
+    ctx = max(lobe + 2, round(params.context_hz / df))
     rows: list[dict[str, float | bool]] = []
     for a_s, e_s, b_s in _spans(on, end, params, reg.duration_s):
         i0, i1 = int(a_s * fs), int(b_s * fs)
@@ -228,7 +228,7 @@ def remove_lines(
         p = (spec.real.astype(np.float64) ** 2 + spec.imag.astype(np.float64) ** 2).sum(axis=2)  # (nf, bins)
         del spec
         # a running median of the spectrum: what a broadband signal has around each bin
-        ref = _neighbourhood_median(p, ctx)
+        ref = _neighbourhood_median(p, ctx, lobe)
         ratio = p / (ref + 1e-30)
         lo_bin = int(np.ceil(0.2 / df))
         # anchor: the frame where the session's line stands out most
@@ -237,37 +237,18 @@ def remove_lines(
         anchor, fa = _anchor(ratio, freqs, sel, f_start, params, lo_bin)
         if anchor < 0:
             continue
-        f_track = np.full(nf, np.nan)
-        for direction in (1, -1):
-            f_prev = fa
-            lost = 0
-            j = anchor if direction == 1 else anchor - 1
-            while 0 <= j < nf:
-                b = int(round(f_prev / df))
-                lo, hi = max(lo_bin, b - search), min(p.shape[1], b + search + 1)
-                k = lo + int(np.argmax(p[j, lo:hi])) if hi > lo else -1
-                if k < 0 or ratio[j, k] < params.line_ratio or not ok[j]:
-                    lost += 1
-                    if lost >= 2:  # lost: look across the whole band (a repeat cycle spins up)
-                        kk = lo_bin + int(np.argmax(ratio[j, lo_bin:]))
-                        if ratio[j, kk] >= 4 * params.line_ratio and ok[j]:
-                            k = kk
-                    if k < 0 or ratio[j, k] < params.line_ratio or not ok[j]:
-                        t_j = (starts[j] + n_frame / 2) / fs
-                        if direction == 1 and t_j > e_s and lost * hop / fs > params.lost_s:
-                            break
-                        if ok[j] and lost * hop / fs <= params.coast_s:
-                            # a movement can hide the line for a moment: the motor still runs
-                            f_track[j] = f_prev
-                        j += direction
-                        continue
-                lost = 0
-                f_prev = _refine(p[j], k) * df
-                f_track[j] = f_prev
-                j += direction
-        fitted, amp, resid = _fit_and_subtract(accel, i0, starts, x, xd, f_track, ratio, ref, gain, fs, n_frame, params)
-        w = max(1, int(round(params.residual_window_s * fs / hop)) | 1)
-        resid_med = signal.medfilt(resid, w) if nf >= w else resid
+        f_track = _track(p, ratio, ok, anchor, fa, f_start, starts, e_s, fs, n_frame, df, lo_bin, params)
+        f_track = _refine_near_folds(f_track, xd, fs, n_frame)
+        fitted, amp, unfit = _fit_and_subtract(accel, i0, starts, x, xd, f_track, ratio, ref, gain, fs, n_frame, params)
+        # what is left: the strongest narrow line in the cleaned frames, through the low-pass,
+        # wherever it is (a line the tracker lost is found here too), plus lines too slow to fit
+        # (the narrow leak as a running median: a brief movement can look narrow in one frame;
+        # an unfittable line is certain, so its frames and their neighbours count as they are)
+        leak = _narrow_leak(accel[idx], win, nfft, ctx, lobe, gain, params.line_ratio)
+        w = max(1, round(params.residual_window_s * fs / hop) | 1)
+        leak = signal.medfilt(leak, w) if nf >= w else leak
+        unfit = ndimage.maximum_filter1d(unfit, size=3, mode="nearest")
+        resid_med = np.hypot(leak, unfit) / np.sqrt(2.0)
         tc = reg.t0_s + (starts + n_frame / 2) / fs
         for j in range(nf):
             rows.append(
@@ -285,14 +266,122 @@ def remove_lines(
     return cleaned, LineTrack(pd.DataFrame(rows, columns=cols), hop / fs)
 
 
-def _neighbourhood_median(p: NDArray, half: int) -> NDArray:
-    """Median of each frame's spectrum over +-``half`` bins (computed on a decimated grid)."""
-    step = max(1, half // 4)
-    sub = p[:, ::step]
-    size = max(3, (2 * half // step) | 1)
-    from scipy import ndimage
+def _track(
+    p: NDArray,
+    ratio: NDArray,
+    ok: NDArray,
+    anchor: int,
+    fa: float,
+    f_start: float,
+    starts: NDArray,
+    e_s: float,
+    fs: float,
+    n_frame: int,
+    df: float,
+    lo_bin: int,
+    params: LineRemovalParams,
+) -> NDArray:
+    """Follow the line from the anchor frame forwards and backwards (NaN where there is none).
 
-    med = ndimage.median_filter(sub, size=(1, size), mode="nearest")
+    Near the previous frame's line a peak ``line_ratio / 4`` above its surroundings continues
+    the track (the motor's speed changes slowly; a chance noise peak that high within the search
+    window is rare). Where none is found (a movement swamps the line) the track coasts at the last
+    frequency for ``coast_s``; after that it is only picked up again near the session's own
+    frequency (a repeat cycle spins up to the same speed), never elsewhere: a leg movement can look
+    narrow in one short frame.
+    """
+    nf = p.shape[0]
+    hop = n_frame // 2
+    search = max(1, round(params.search_hz / df))
+    home = f_start if np.isfinite(f_start) else fa
+    f_track = np.full(nf, np.nan)
+    for direction in (1, -1):
+        f_prev = fa
+        lost = 0
+        j = anchor if direction == 1 else anchor - 1
+        while 0 <= j < nf:
+            b = round(f_prev / df)
+            lo, hi = max(lo_bin, b - search), min(p.shape[1], b + search + 1)
+            k = lo + int(np.argmax(p[j, lo:hi])) if hi > lo else -1
+            found = ok[j] and k >= 0 and ratio[j, k] >= params.line_ratio / 4
+            if not found and ok[j] and lost * hop / fs > params.coast_s:
+                hb = round(home / df)
+                lo, hi = max(lo_bin, hb - 2 * search), min(p.shape[1], hb + 2 * search + 1)
+                k = lo + int(np.argmax(ratio[j, lo:hi])) if hi > lo else -1
+                found = k >= 0 and ratio[j, k] >= params.line_ratio
+            if found:
+                lost = 0
+                f_prev = _refine(p[j], k) * df
+                f_track[j] = f_prev
+            else:
+                lost += 1
+                t_j = (starts[j] + n_frame / 2) / fs
+                if direction == 1 and t_j > e_s and lost * hop / fs > params.lost_s:
+                    break
+            j += direction
+    return _coast(f_track, ok, max(1, int(params.coast_s * fs / hop)))
+
+
+def _refine_near_folds(f_track: NDArray, xd: NDArray, fs: float, n_frame: int) -> NDArray:
+    """Re-estimate the line within ``2 / frame`` Hz of 0 or fs/2 by a least-squares search.
+
+    There a line's spectral peak merges with its mirror image and is pulled to the edge; a real
+    sinusoid fitted to the samples is not (the frequency whose fit explains most of the frame,
+    over +-1 Hz in 0.02-Hz steps)."""
+    edge = 2.0 * fs / n_frame
+    near = np.isfinite(f_track) & ((f_track < edge) | (f_track > fs / 2 - edge))
+    js = np.flatnonzero(near)
+    if js.size == 0:
+        return f_track
+    out = f_track.copy()
+    t = (np.arange(n_frame) - (n_frame - 1) / 2) / fs
+    steps = np.arange(-1.0, 1.0001, 0.02)
+    for c0 in range(0, js.size, 64):
+        j = js[c0 : c0 + 64]
+        cand = np.clip(f_track[j, None] + steps[None, :], 0.05, fs / 2 - 1e-3)  # (J, K)
+        ph = 2 * np.pi * cand[:, :, None] * t[None, None, :]  # (J, K, N)
+        m = np.stack((np.cos(ph), np.sin(ph), np.broadcast_to(t, ph.shape)), axis=2)  # (J, K, 3, N); frames are mean-free
+        a_mat = np.einsum("jkcn,jkdn->jkcd", m, m) + np.eye(3) * 1e-9
+        b_vec = np.einsum("jkcn,jna->jkca", m, xd[j])
+        coef = np.linalg.solve(a_mat, b_vec)
+        explained = np.einsum("jkca,jkca->jk", coef[:, :, :2], b_vec[:, :, :2])
+        out[j] = cand[np.arange(j.size), np.argmax(explained, axis=1)]
+    return out
+
+
+def _coast(f_track: NDArray, ok: NDArray, max_frames: int) -> NDArray:
+    """Fill short holes in the track (a movement can hide the line for a moment while the motor
+    runs on): linearly between the frames either side, or holding the last frequency at an end."""
+    have = np.isfinite(f_track)
+    if have.all() or not have.any():
+        return f_track
+    out = f_track.copy()
+    d = np.diff(np.concatenate(([0], (~have).view(np.int8), [0])))
+    idx = np.flatnonzero(have)
+    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+        if b - a > max_frames or (a == 0 and b == f_track.size):
+            continue
+        out[a:b] = np.interp(np.arange(a, b), idx, f_track[idx])
+    out[~ok] = np.nan
+    return out
+
+
+def _neighbourhood_median(p: NDArray, half: int, lobe: int) -> NDArray:
+    """What a broadband spectrum has around each bin: the median power over the bins ``lobe`` to
+    ``half`` away on one side, the lower of the two sides (a line's own main lobe, within
+    ``lobe`` bins, is left out; at a band edge only the side inside the band counts).
+    Computed on a grid decimated to a few bins per lobe (speed)."""
+    step = max(1, lobe // 2)
+    sub = p[:, ::step]
+    lo_off = max(1, lobe // step)
+    size = max(3, ((half - lobe) // step) | 1)
+    centred = ndimage.median_filter(sub, size=(1, size), mode="constant", cval=np.inf)
+    shift = lo_off + size // 2  # the window ending lo_off bins below (left) or above (right)
+    pad = np.full((sub.shape[0], shift), np.inf)
+    left = np.concatenate((pad, centred[:, : sub.shape[1] - shift]), axis=1)[:, : sub.shape[1]]
+    right = np.concatenate((centred[:, shift:], pad), axis=1)[:, : sub.shape[1]]
+    med = np.minimum(left, right)
+    med = np.where(np.isfinite(med), med, np.nanmedian(np.where(np.isfinite(sub), sub, np.nan), axis=1, keepdims=True))
     return np.repeat(med, step, axis=1)[:, : p.shape[1]]
 
 
@@ -307,27 +396,33 @@ def _refine(row: NDArray, k: int) -> float:
 
 
 def _anchor(ratio: NDArray, freqs: NDArray, sel: NDArray, f_start: float, params: LineRemovalParams, lo_bin: int) -> tuple[int, float]:
-    """The frame and frequency to start tracking from: the strongest narrow line in the session
-    (near its reported frequency when known)."""
+    """The frame and frequency to start tracking from: where a narrow line persists most (near
+    the session's reported frequency when known).
+
+    Persistence is the mean log line-to-surroundings ratio over ~10 s of frames (the line's
+    largest bin within +-0.5 Hz, as the speed wanders): a pad's line stands out in nearly every
+    frame, a leg movement that looks narrow in one frame does not. (-1, nan) when there is none.
+    """
     cand = np.flatnonzero(sel)
     if cand.size == 0:
         return -1, np.nan
     df = freqs[1]
     if np.isfinite(f_start):
-        b = int(round(f_start / df))
-        w = max(1, int(round(1.5 / df)))
+        b = round(f_start / df)
+        w = max(1, round(1.5 / df))
         lo, hi = max(lo_bin, b - w), min(ratio.shape[1], b + w + 1)
-        sub = ratio[cand, lo:hi]
     else:
-        lo = lo_bin
-        sub = ratio[cand, lo:]
-    if sub.size == 0:
+        lo, hi = lo_bin, ratio.shape[1]
+    if hi <= lo:
         return -1, np.nan
-    best = np.unravel_index(int(np.argmax(sub)), sub.shape)
-    j, k = int(cand[best[0]]), lo + int(best[1])
-    if ratio[j, k] < params.line_ratio:
+    lr = np.log(np.maximum(ratio[cand[0] : cand[-1] + 1, lo:hi], 1e-12))
+    lr = ndimage.maximum_filter1d(lr, size=max(1, round(0.5 / df)) * 2 + 1, axis=1, mode="nearest")
+    persist = ndimage.uniform_filter1d(lr, size=min(lr.shape[0], 21), axis=0, mode="nearest")
+    best = np.unravel_index(int(np.argmax(persist)), persist.shape)
+    j, k = cand[0] + int(best[0]), lo + int(best[1])
+    if persist[best] < np.log(params.line_ratio / 2) or ratio[j, k] < params.line_ratio / 4:
         return -1, np.nan
-    return j, float(freqs[k])
+    return int(j), float(freqs[k])
 
 
 def _fit_and_subtract(
@@ -344,69 +439,116 @@ def _fit_and_subtract(
     n_frame: int,
     params: LineRemovalParams,
 ) -> tuple[NDArray, NDArray, NDArray]:
-    """Fit the tracked lines in every frame at once, subtract them from ``accel`` (cross-faded),
-    and measure what is left. Returns (fitted, amplitude_g, residual_g_rms) per frame."""
+    """Fit the tracked lines in every frame at once and subtract them from ``accel`` (cross-faded).
+
+    Returns (fitted, amplitude_g, unfit_g) per frame: whether a line was removed, the removed
+    part's peak amplitude, and the amplitude (through the low-pass) of lines too slow to fit."""
     nf = f_track.size
     hop = n_frame // 2
     df = fs / (n_frame * params.zero_pad)
     win = np.hanning(n_frame + 1)[:-1]
-    amp_scale = 2.0 / win.sum()
     t = (np.arange(n_frame) - (n_frame - 1) / 2) / fs
     have = np.isfinite(f_track)
     f1 = np.where(have, f_track, 0.0)
-    # frequency slope from the neighbouring frames (a ramp-down sweeps the line)
-    prev = np.r_[np.nan, f_track[:-1]]
-    nxt = np.r_[f_track[1:], np.nan]
-    has_p, has_n = np.isfinite(prev), np.isfinite(nxt)
-    steps = has_p.astype(float) + has_n
-    slope = (np.where(has_n, nxt, f1) - np.where(has_p, prev, f1)) / np.maximum(steps, 1) / (hop / fs)
-    fold_between = (np.where(has_n, nxt, f1) - f1) * (f1 - np.where(has_p, prev, f1)) < 0
-    slope = np.where(fold_between | (steps == 0), 0.0, slope)
+    # the line's phase, integrated from its frequency interpolated between frame centres: it
+    # follows a wandering or ramping motor within each frame (aliases included: a folded line is
+    # the same sampled sequence with its phase reversed, which the cos/sin pair absorbs)
+    centres = starts - i0 + (n_frame - 1) / 2
+    n_span = int(starts[-1] - i0 + n_frame)
+    fi = np.interp(np.arange(n_span), centres[have], f_track[have]) if have.any() else np.zeros(n_span)
     harm = np.arange(1, params.n_harmonics + 1)
     raw = harm[None, :] * f1[:, None]  # (nf, H)
     fh = np.asarray(_fold(raw, fs))
-    sgn = np.where(np.mod(raw, fs) <= fs / 2, 1.0, -1.0)
     kb = np.clip(np.round(fh / df).astype(np.int64), 0, ratio.shape[1] - 1)
-    rows = np.arange(nf)[:, None]
-    narrow = (ratio[rows, kb] >= params.line_ratio) | (harm[None, :] == 1)
-    present = have[:, None] & narrow
-    line_amp = amp_scale * np.sqrt(np.maximum(ratio[rows, kb] * ref[rows, kb], 0.0))  # g, from the frame spectrum
-    unfit = present & (fh < params.min_fit_hz)
-    fit = present & ~unfit & (fh <= fs / 2 - 1.0 / params.frame_s)
-    unfit_amp = np.sqrt((np.where(unfit, line_amp * gain[kb], 0.0) ** 2).sum(axis=1))
+    # harmonics are fitted wherever the fundamental is: their frequencies follow from it, and a
+    # weak harmonic under a movement fails any narrowness test while still leaking into the band
+    present = np.broadcast_to(have[:, None], kb.shape)
+    local = (starts - i0)[:, None] + np.arange(n_frame)[None, :]  # (nf, N)
+    # a line whose alias passes near 0 Hz anywhere in the frame (a harmonic folding over while
+    # the motor's speed crosses a multiple of fs/2) cannot be told from a slow movement: not fitted,
+    # counted as residual
+    fmin = np.stack([np.asarray(_fold(h * fi, fs))[local].min(axis=1) for h in harm], axis=1)  # (nf, H)
+    unfit = present & (fmin < params.min_fit_hz)
+    fit = present & ~unfit
     any_fit = fit.any(axis=1)
     fitted = any_fit.copy()
     amp = np.zeros(nf)
-    resid = unfit_amp / np.sqrt(2.0)
     js = np.flatnonzero(any_fit)
     removed = np.zeros((hop * (nf + 1), 3))
+    hamp = np.full((nf, harm.size), np.nan)  # fitted amplitude of each line (g, vector over axes)
     chunk = 512
-    for c0 in range(0, js.size, chunk):
-        j = js[c0 : c0 + chunk]
-        ph = 2 * np.pi * (fh[j, :, None] * t[None, None, :] + 0.5 * (sgn[j] * harm[None, :] * slope[j, None])[:, :, None] * t**2)
-        on = fit[j][:, :, None]
-        cs = np.where(on, np.cos(ph), 0.0)
-        sn = np.where(on, np.sin(ph), 0.0)
-        m = np.concatenate(
-            (np.broadcast_to(np.ones(n_frame), (j.size, 1, n_frame)), np.broadcast_to(t, (j.size, 1, n_frame)), cs, sn),
-            axis=1,
-        )  # (J, C, N)
-        a_mat = np.einsum("jcn,jdn->jcd", m, m)
-        a_mat += np.eye(m.shape[1])[None] * (1e-9 * n_frame)  # columns of absent lines are zero
-        b_vec = np.einsum("jcn,jna->jca", m, x[j])
-        coef = np.linalg.solve(a_mat, b_vec)
-        part = np.einsum("jcn,jca->jna", m[:, 2:], coef[:, 2:])  # (J, N, 3)
-        amp[j] = np.sqrt((part**2).sum(axis=2).max(axis=1))
-        wp = win[None, :, None] * part
-        for q, jj in enumerate(j):
-            removed[jj * hop : jj * hop + n_frame] += wp[q]
-        # what is left at each line: the cleaned frame's power there over the spectrum around it
-        c = xd[j] - (part - part.mean(axis=1, keepdims=True))
-        e = np.exp(-1j * ph) * win[None, None, :]  # (J, H, N)
-        pw = (np.abs(np.einsum("jhn,jna->jha", e, c)) ** 2).sum(axis=2)  # (J, H)
-        excess = np.maximum(0.0, pw - ref[j[:, None], kb[j]])
-        left = np.where(fit[j], amp_scale * np.sqrt(excess) * gain[kb[j]], 0.0)
-        resid[j] = np.sqrt((left**2).sum(axis=1) + unfit_amp[j] ** 2) / np.sqrt(2.0)
+    hop_s = hop / fs
+    coef1 = None
+    for rnd in range(2):
+        # round 0 fits at the tracked frequency; the phase its fits drift by from frame to frame
+        # is the frequency error (a few hundredths of a Hz from a one-second spectrum), so round
+        # 1 corrects the frequency and fits again (phase-vocoder refinement)
+        if rnd == 1 and coef1 is not None:
+            c = coef1[:-1] * np.conj(coef1[1:])
+            ok_pair = np.isfinite(c) & (np.abs(c) > 0) & fit[:-1, 0] & fit[1:, 0]
+            dfe = np.where(ok_pair, -np.angle(c) / (2 * np.pi * hop_s), np.nan)
+            dfe[np.abs(dfe) > df] = np.nan  # larger than a spectral bin: a fold, not an estimate error
+            # frame pair j, j+1 -> the error at the midpoint between their centres
+            cm = centres[:-1] + hop / 2
+            good = np.isfinite(dfe)
+            if good.sum() >= 2:
+                fi = fi + np.interp(np.arange(n_span), cm[good], signal.medfilt(dfe[good], 3))
+        phase = np.stack([2 * np.pi * np.cumsum(_fold(h * fi, fs)) / fs for h in harm])  # (H, n_span)
+        coef1 = np.full(nf, np.nan + 0j)
+        if rnd == 1:
+            removed[:] = 0.0
+        for c0 in range(0, js.size, chunk):
+            j = js[c0 : c0 + chunk]
+            ph = np.stack([phase[q][local[j]] for q in range(harm.size)], axis=1)  # (J, H, N)
+            on = fit[j][:, :, None]
+            cs = np.where(on, np.cos(ph), 0.0)
+            sn = np.where(on, np.sin(ph), 0.0)
+            m = np.concatenate(
+                (np.broadcast_to(np.ones(n_frame), (j.size, 1, n_frame)), np.broadcast_to(t, (j.size, 1, n_frame)), cs, sn),
+                axis=1,
+            )  # (J, C, N)
+            a_mat = np.einsum("jcn,jdn->jcd", m, m)
+            a_mat += np.eye(m.shape[1])[None] * (1e-9 * n_frame)  # columns of absent lines are zero
+            b_vec = np.einsum("jcn,jna->jca", m, x[j])
+            coef = np.linalg.solve(a_mat, b_vec)
+            # fundamental's complex amplitude, summed over axes weighted by themselves
+            hamp[j] = np.sqrt((coef[:, 2 : 2 + harm.size, :] ** 2 + coef[:, 2 + harm.size :, :] ** 2).sum(axis=2))
+            cc = coef[:, 2, :] - 1j * coef[:, 2 + harm.size, :]  # (J, 3)
+            ref_ax = np.argmax(np.abs(cc).sum(axis=0)) if cc.size else 0
+            coef1[j] = cc[:, ref_ax]
+            if rnd == 0:
+                continue
+            part = np.einsum("jcn,jca->jna", m[:, 2:], coef[:, 2:])  # (J, N, 3)
+            amp[j] = np.sqrt((part**2).sum(axis=2).max(axis=1))
+            wp = win[None, :, None] * part
+            for q, jj in enumerate(j):
+                removed[jj * hop : jj * hop + n_frame] += wp[q]
+    # an unfitted line's amplitude: that of the same line in the fitted frames nearby
+    hamp = np.where(fit, hamp, np.nan)
+    near = pd.DataFrame(hamp).rolling(41, center=True, min_periods=1).median().ffill().bfill().to_numpy()
+    near = np.nan_to_num(near, nan=0.0)
+    # ... counted only for a line that is really there (narrow in most fitted frames nearby), not
+    # for a harmonic the motor does not have, whose fits are noise
+    rows = np.arange(nf)[:, None]
+    seen = pd.DataFrame(np.where(fit, ratio[rows, kb] >= params.line_ratio / 4, np.nan))
+    real = seen.rolling(41, center=True, min_periods=1).mean().ffill().bfill().fillna(0.0).to_numpy() >= 0.5
+    near = np.where(real, near, 0.0)
+    unfit_amp = np.sqrt((np.where(unfit, near * gain[kb], 0.0) ** 2).sum(axis=1))
     n_rem = min(removed.shape[0], accel.shape[0] - i0)
     accel[i0 : i0 + n_rem] -= removed[:n_rem]
-    return fitted, amp, resid
+    return fitted, amp, unfit_amp
+
+
+def _narrow_leak(frames: NDArray, win: NDArray, nfft: int, ctx: int, lobe: int, gain: NDArray, line_ratio: float) -> NDArray:
+    """Per frame, the largest amplitude (g) of a narrow spectral line, weighted by ``gain``.
+
+    A bin counts as a line when its power is ``line_ratio`` times the median power around it;
+    its amplitude is what stands above that median."""
+    xd = frames - frames.mean(axis=1, keepdims=True)
+    spec = sp_fft.rfft((xd * win[None, :, None]).astype(np.float32), n=nfft, axis=1)
+    p = (spec.real.astype(np.float64) ** 2 + spec.imag.astype(np.float64) ** 2).sum(axis=2)
+    del spec
+    ref = _neighbourhood_median(p, ctx, lobe)
+    excess = np.where(p >= line_ratio * ref, p - ref, 0.0)
+    amp = (2.0 / win.sum()) * np.sqrt(excess) * gain[None, :]
+    return amp.max(axis=1) if amp.shape[1] else np.zeros(frames.shape[0])
