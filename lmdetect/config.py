@@ -43,7 +43,7 @@ class Config(Params):
     detect_vibration
         Detect vibration-pad sessions in the signal.
     remove_vibration
-        Track and subtract the vibration line in detected and logged pad sessions
+        Track and subtract the vibration line in the detected pad sessions
         (:func:`lmdetect.preprocessing.remove_lines`, settings ``lines``), so leg movements are
         measured through the vibration.
     max_residual_mg

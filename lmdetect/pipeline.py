@@ -315,9 +315,8 @@ def process_night(
         RLS diary (:func:`lmdetect.io.diary.read_diary`): lights-off/on rows set time in bed,
         episodes are reported against PLMs.
     pad_log
-        Vibration-pad log (:func:`lmdetect.io.diary.read_pad_log`): the vibration line is removed
-        there too, and each session's measurability is reported (``summary["pad_measurement"]``);
-        masked only with ``Config.mask_logged_pads``.
+        Vibration-pad log (:func:`lmdetect.io.diary.read_pad_log`): each session's measurability
+        is reported (``summary["pad_measurement"]``); masked only with ``Config.mask_logged_pads``.
     hypnogram
         30-s epochs (onset_s, duration_s, stage, seconds since the recording start) from PSG; takes
         precedence over ankle actigraphy for sleep/wake and stages.
@@ -339,16 +338,17 @@ def process_night(
         columns=["onset_s", "duration_s", "freq_hz", "amplitude_mg"]
     )
     logged = _logged_pads(pad_log, recording.start)
-    # measure through the vibration: track and subtract its line (detected sessions, and logged
-    # ones, where a sensor may show a line too weak for the session detector), then mask only
-    # where what is left could still reach the movement signal
+    # measure through the vibration: track and subtract the line of each session seen in the
+    # signal, then mask only where what is left could still reach the movement signal. Logged
+    # sessions the signal does not show (a sensor that filters the vibration out) are measured as
+    # they are; their facts are reported all the same
     sessions = pd.concat(
         [vib.assign(source="detected"), logged.assign(source="log", freq_hz=np.nan)], ignore_index=True
     )[["onset_s", "duration_s", "freq_hz", "source"]]
     cutoff = min(config.detect.lowpass_hz, 0.45 * reg.fs)
     clean, track = (
-        remove_lines(reg, sessions, config.lines, lowpass_sos=design_lowpass(reg.fs, cutoff, config.detect.filter_order))
-        if config.remove_vibration and len(sessions)
+        remove_lines(reg, vib, config.lines, lowpass_sos=design_lowpass(reg.fs, cutoff, config.detect.filter_order))
+        if config.remove_vibration and len(vib)
         else (reg, LineTrack(pd.DataFrame(columns=list(LINE_TRACK_COLUMNS)), 0.5))
     )
     residual = _grow(

@@ -67,7 +67,7 @@ class VibrationParams(Params):
 
     window_s: float = 4.0
     hop_s: float = 8.0
-    min_freq_hz: float = 2.5
+    min_freq_hz: float = 1.0
     concentration: float = 0.5
     peak_halfwidth_hz: float = 1.0
     min_rms_mg: float = 2.0

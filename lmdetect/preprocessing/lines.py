@@ -460,9 +460,14 @@ def _fit_and_subtract(
     raw = harm[None, :] * f1[:, None]  # (nf, H)
     fh = np.asarray(_fold(raw, fs))
     kb = np.clip(np.round(fh / df).astype(np.int64), 0, ratio.shape[1] - 1)
-    # harmonics are fitted wherever the fundamental is: their frequencies follow from it, and a
-    # weak harmonic under a movement fails any narrowness test while still leaking into the band
-    present = np.broadcast_to(have[:, None], kb.shape)
+    # a harmonic is fitted where the motor has one: narrow (``line_ratio`` over its surroundings)
+    # in most frames around, so a weak harmonic hidden for a moment under a movement is still
+    # removed, while a sinusoid is never fitted to leg movements where the motor has no harmonic
+    rows = np.arange(nf)[:, None]
+    seen = pd.DataFrame(np.where(have[:, None], ratio[rows, kb] >= params.line_ratio, np.nan))
+    real = seen.rolling(41, center=True, min_periods=1).mean().ffill().bfill().fillna(0.0).to_numpy() >= 0.5
+    real[:, 0] = True
+    present = have[:, None] & real
     local = (starts - i0)[:, None] + np.arange(n_frame)[None, :]  # (nf, N)
     # a line whose alias passes near 0 Hz anywhere in the frame (a harmonic folding over while
     # the motor's speed crosses a multiple of fs/2) cannot be told from a slow movement: not fitted,
@@ -527,12 +532,6 @@ def _fit_and_subtract(
     hamp = np.where(fit, hamp, np.nan)
     near = pd.DataFrame(hamp).rolling(41, center=True, min_periods=1).median().ffill().bfill().to_numpy()
     near = np.nan_to_num(near, nan=0.0)
-    # ... counted only for a line that is really there (narrow in most fitted frames nearby), not
-    # for a harmonic the motor does not have, whose fits are noise
-    rows = np.arange(nf)[:, None]
-    seen = pd.DataFrame(np.where(fit, ratio[rows, kb] >= params.line_ratio / 4, np.nan))
-    real = seen.rolling(41, center=True, min_periods=1).mean().ffill().bfill().fillna(0.0).to_numpy() >= 0.5
-    near = np.where(real, near, 0.0)
     unfit_amp = np.sqrt((np.where(unfit, near * gain[kb], 0.0) ** 2).sum(axis=1))
     n_rem = min(removed.shape[0], accel.shape[0] - i0)
     accel[i0 : i0 + n_rem] -= removed[:n_rem]
@@ -540,15 +539,20 @@ def _fit_and_subtract(
 
 
 def _narrow_leak(frames: NDArray, win: NDArray, nfft: int, ctx: int, lobe: int, gain: NDArray, line_ratio: float) -> NDArray:
-    """Per frame, the largest amplitude (g) of a narrow spectral line, weighted by ``gain``.
+    """Per frame, the largest amplitude (g) of a persistent narrow spectral line, weighted by ``gain``.
 
-    A bin counts as a line when its power is ``line_ratio`` times the median power around it;
-    its amplitude is what stands above that median."""
+    A bin counts as a line when its power is ``line_ratio`` times the median power around it in
+    most frames over ~10 s; its amplitude is what stands above that median."""
     xd = frames - frames.mean(axis=1, keepdims=True)
     spec = sp_fft.rfft((xd * win[None, :, None]).astype(np.float32), n=nfft, axis=1)
     p = (spec.real.astype(np.float64) ** 2 + spec.imag.astype(np.float64) ** 2).sum(axis=2)
     del spec
     ref = _neighbourhood_median(p, ctx, lobe)
-    excess = np.where(p >= line_ratio * ref, p - ref, 0.0)
+    narrow = p >= line_ratio * ref
+    # a line persists: narrow near the same frequency (+-lobe) in most of ~10 s of frames; a leg
+    # movement can look narrow in a short frame, but not for long at one frequency
+    near = ndimage.maximum_filter1d(narrow.astype(np.float32), size=2 * lobe + 1, axis=1, mode="nearest")
+    persist = ndimage.uniform_filter1d(near, size=min(near.shape[0], 21), axis=0, mode="nearest") >= 0.5
+    excess = np.where(narrow & persist, p - ref, 0.0)
     amp = (2.0 / win.sum()) * np.sqrt(excess) * gain[None, :]
     return amp.max(axis=1) if amp.shape[1] else np.zeros(frames.shape[0])

@@ -22,6 +22,7 @@ def remove_spikes(
     min_jump_g: float = 0.02,
     noise_factor: float = 10.0,
     agreement: float = 0.25,
+    block: int = 64,
 ) -> tuple[NDArray[np.float32], int]:
     """Replace single-sample spikes by the mean of their neighbours.
 
@@ -32,12 +33,15 @@ def remove_spikes(
     min_jump_g
         A spike jumps at least this far from both neighbours (g).
     noise_factor
-        ... and at least this many times the sensor's sample-to-sample noise (the robust SD of
-        the first difference of each axis, 1.4826 x its median absolute value).
+        ... and at least this many times the sample-to-sample variation around it (the robust SD
+        of the first difference of each axis, 1.4826 x its median absolute value, over the
+        ``block`` samples it falls in).
     agreement
         ... while the neighbours differ from each other, and from their own outer neighbours, by
         at most this fraction of the jump (so a vibration near fs/2, whose samples alternate, is
         no spike).
+    block
+        Block length (samples) over which the sample-to-sample variation is measured.
 
     Returns
     -------
@@ -50,8 +54,18 @@ def remove_spikes(
     if x.shape[0] < 5:
         return x, 0
     d = np.diff(x, axis=0)
-    sd = 1.4826 * np.median(np.abs(d[:: max(1, d.shape[0] // 200_000)]), axis=0)  # subsample: speed
-    thr = np.maximum(min_jump_g, noise_factor * sd).astype(np.float32)
+    # the sample-to-sample noise around each sample (blocks of ``block`` samples): a spike stands
+    # out from its own surroundings, while every peak of a vibration does not
+    nb = d.shape[0] // block
+    if nb == 0:
+        sd_b = np.median(np.abs(d), axis=0, keepdims=True)
+        nb, block_eff = 1, d.shape[0]
+    else:
+        sd_b = np.median(np.abs(d[: nb * block].reshape(nb, block, 3)), axis=1)
+        block_eff = block
+    sd = 1.4826 * np.repeat(sd_b, block_eff, axis=0)
+    sd = np.concatenate((sd, np.repeat(sd[-1:], d.shape[0] - sd.shape[0], axis=0)))  # (n-1, 3)
+    thr = np.maximum(min_jump_g, noise_factor * sd).astype(np.float32)[1:-2]
     # candidate i = 2 .. n-3: x[i] - x[i-1] = d[i-1], x[i] - x[i+1] = -d[i]
     up, down = d[1:-2], -d[2:-1]
     jump = np.minimum(np.abs(up), np.abs(down))
