@@ -79,6 +79,9 @@ class LineRemovalParams(Params):
     residual_window_s
         The residual is the running median over this long (a brief movement at the line's
         frequency is not residual vibration).
+    spin_s
+        Frames this long before a tracked run of the line starts and after it ends are
+        unmeasurable (the motor spins up or down through every lower speed).
     coast_s
         Where a frame shows no narrow line (a movement swamps it) the line is still removed at
         the last tracked frequency for up to this long.
@@ -96,6 +99,7 @@ class LineRemovalParams(Params):
     lost_s: float = 20.0
     residual_window_s: float = 5.0
     coast_s: float = 3.0
+    spin_s: float = 2.0
 
     def __post_init__(self) -> None:
         for name in ("frame_s", "search_hz", "line_ratio", "context_hz", "min_fit_hz", "residual_window_s"):
@@ -247,6 +251,7 @@ def remove_lines(
         leak = _narrow_leak(accel[idx], win, nfft, ctx, lobe, gain, params.line_ratio)
         w = max(1, round(params.residual_window_s * fs / hop) | 1)
         leak = signal.medfilt(leak, w) if nf >= w else leak
+        unfit = np.maximum(unfit, _spin_edges(fitted, amp, round(params.spin_s * fs / hop), round(20.0 * fs / hop)))
         unfit = ndimage.maximum_filter1d(unfit, size=3, mode="nearest")
         resid_med = np.hypot(leak, unfit) / np.sqrt(2.0)
         tc = reg.t0_s + (starts + n_frame / 2) / fs
@@ -346,6 +351,27 @@ def _refine_near_folds(f_track: NDArray, xd: NDArray, fs: float, n_frame: int) -
         coef = np.linalg.solve(a_mat, b_vec)
         explained = np.einsum("jkca,jkca->jk", coef[:, :, :2], b_vec[:, :, :2])
         out[j] = cand[np.arange(j.size), np.argmax(explained, axis=1)]
+    return out
+
+
+def _spin_edges(fitted: NDArray, amp: NDArray, k: int, min_run: int) -> NDArray:
+    """Amplitude (g) of the line just before a motor's run starts and after it ends.
+
+    A motor spins up (and down, once it stalls) through every lower speed within a second or
+    two, so its line sweeps the whole band, movement band included, faster than a fit can follow:
+    those frames are unmeasurable, counted at the run's amplitude."""
+    out = np.zeros(fitted.size)
+    if not fitted.any():
+        return out
+    # running: a line of at least a quarter of the session's typical amplitude (the track may
+    # follow noise-level peaks for a while before and after)
+    running = fitted & (amp >= 0.25 * float(np.median(amp[fitted])))
+    d = np.diff(np.concatenate(([0], running.view(np.int8), [0])))
+    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+        if b - a < min_run:
+            continue
+        out[max(0, a - k) : a + 1] = np.maximum(out[max(0, a - k) : a + 1], amp[a])
+        out[b - 1 : b + k] = np.maximum(out[b - 1 : b + k], amp[b - 1])
     return out
 
 
