@@ -17,16 +17,16 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
-from .errors import ConfigError
 from .detect.lm import MovementTrace, detect_lms, mask_intervals, movement_magnitude
 from .detect.vibration import detect_vibration
-from .preprocessing.filters import design_lowpass
-from .preprocessing.spikes import remove_spikes
-from .preprocessing.lines import LINE_TRACK_COLUMNS, LineTrack, remove_lines
+from .errors import ConfigError
 from .model import Recording
 from .preprocessing.clock import ClockFit, fit_clock
+from .preprocessing.filters import design_lowpass
 from .preprocessing.grid import RegularSignal, to_regular_grid
+from .preprocessing.lines import LINE_TRACK_COLUMNS, LineTrack, remove_lines
 from .preprocessing.nonwear import detect_nonwear
+from .preprocessing.spikes import remove_spikes
 from .scoring import WASM2016, SleepInfo, get_rule_set, night_indices, score_lms
 from .sleepwake.actigraphy import epoch_activity, epoch_movement_load, score_sleep_wake, sleep_period
 from .summary.night import night_context

@@ -33,5 +33,5 @@ def test_the_peaks_of_a_strong_vibration_are_not_spikes():
     a = quiet(60, fs)
     t = np.arange(a.shape[0]) / fs
     a[:, 1] += (0.12 * np.cos(2 * np.pi * 35.3 * t)).astype(np.float32)
-    out, n = remove_spikes(a)
+    _, n = remove_spikes(a)
     assert n == 0
