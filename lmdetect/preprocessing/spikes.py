@@ -33,9 +33,9 @@ def remove_spikes(
     min_jump_g
         A spike jumps at least this far from both neighbours (g).
     noise_factor
-        ... and at least this many times the sample-to-sample variation around it (the robust SD
-        of the first difference of each axis, 1.4826 x its median absolute value, over the
-        ``block`` samples it falls in).
+        ... and at least this many times the sample-to-sample variation around it (the SD of
+        the first difference of each axis over the ``block`` samples it falls in, from its mean
+        absolute value; a spike inflates that by at most 2 jumps / ``block``).
     agreement
         ... while the neighbours differ from each other, and from their own outer neighbours, by
         at most this fraction of the jump (so a vibration near fs/2, whose samples alternate, is
@@ -53,34 +53,38 @@ def remove_spikes(
     x = np.asarray(accel_g, dtype=np.float32)
     if x.shape[0] < 5:
         return x, 0
-    d = np.diff(x, axis=0)
-    # the sample-to-sample noise around each sample (blocks of ``block`` samples): a spike stands
-    # out from its own surroundings, while every peak of a vibration does not
-    nb = d.shape[0] // block
-    if nb == 0:
-        sd_b = np.median(np.abs(d), axis=0, keepdims=True)
-        nb, block_eff = 1, d.shape[0]
-    else:
-        sd_b = np.median(np.abs(d[: nb * block].reshape(nb, block, 3)), axis=1)
-        block_eff = block
-    sd = 1.4826 * np.repeat(sd_b, block_eff, axis=0)
-    sd = np.concatenate((sd, np.repeat(sd[-1:], d.shape[0] - sd.shape[0], axis=0)))  # (n-1, 3)
-    thr = np.maximum(min_jump_g, noise_factor * sd).astype(np.float32)[1:-2]
-    # candidate i = 2 .. n-3: x[i] - x[i-1] = d[i-1], x[i] - x[i+1] = -d[i]
-    up, down = d[1:-2], -d[2:-1]
+    d = np.diff(x, axis=0)  # d[i] = x[i+1] - x[i]
+    ad = np.abs(d)
+    # candidates: both steps around sample k = i + 1 exceed the absolute minimum (cheap, and rare
+    # outside a vibration); everything else is judged at the candidates only
+    big = ad > min_jump_g
+    ci, ca = np.nonzero(big[:-1] & big[1:])
+    k = ci + 1
+    ok = (k >= 2) & (k <= x.shape[0] - 3)
+    k, ca = k[ok], ca[ok]
+    if k.size == 0:
+        return x, 0
+    # the sample-to-sample variation around each sample (blocks of ``block`` samples, robust SD
+    # from the mean absolute step, x 1.2533 for Gaussian noise): a spike stands out from its own
+    # surroundings, while every peak of a vibration does not
+    nb = max(1, ad.shape[0] // block)
+    blk = ad[: nb * block].reshape(nb, -1, 3).mean(axis=1) * 1.2533 if ad.shape[0] >= block else ad.mean(axis=0, keepdims=True) * 1.2533
+    sd = blk[np.minimum(k // block, blk.shape[0] - 1), ca]
+    up = x[k, ca] - x[k - 1, ca]
+    down = x[k, ca] - x[k + 1, ca]
     jump = np.minimum(np.abs(up), np.abs(down))
     lim = agreement * jump
     spike = (
         (np.sign(up) == np.sign(down))
-        & (jump > thr)
-        & (np.abs(x[3:-1] - x[1:-3]) <= lim)  # the neighbours agree with each other
-        & (np.abs(d[:-3]) <= lim)  # ... and are quiet themselves: a line near fs/2 alternates
-        & (np.abs(d[3:]) <= lim)
+        & (jump > np.maximum(min_jump_g, noise_factor * sd))
+        & (np.abs(x[k + 1, ca] - x[k - 1, ca]) <= lim)  # the neighbours agree with each other
+        & (ad[k - 2, ca] <= lim)  # ... and are quiet themselves: a line near fs/2 alternates
+        & (ad[k + 1, ca] <= lim)
     )
     n = int(spike.sum())
     if n == 0:
         return x, 0
     out = x.copy()
-    mid = out[2:-2]
-    mid[spike] = (0.5 * (x[3:-1] + x[1:-3]))[spike]
+    ks, cs = k[spike], ca[spike]
+    out[ks, cs] = 0.5 * (x[ks - 1, cs] + x[ks + 1, cs])
     return out, n
