@@ -248,7 +248,7 @@ def remove_lines(
         # wherever it is (a line the tracker lost is found here too), plus lines too slow to fit
         # (the narrow leak as a running median: a brief movement can look narrow in one frame;
         # an unfittable line is certain, so its frames and their neighbours count as they are)
-        leak = _narrow_leak(accel[idx], win, nfft, ctx, lobe, gain, params.line_ratio)
+        leak = _narrow_leak(accel[idx], win, nfft, ctx, lobe, gain, params.line_ratio, params.min_fit_hz, fs)
         w = max(1, round(params.residual_window_s * fs / hop) | 1)
         leak = signal.medfilt(leak, w) if nf >= w else leak
         unfit = np.maximum(unfit, _spin_edges(fitted, amp, round(params.spin_s * fs / hop), round(20.0 * fs / hop)))
@@ -564,7 +564,9 @@ def _fit_and_subtract(
     return fitted, amp, unfit_amp
 
 
-def _narrow_leak(frames: NDArray, win: NDArray, nfft: int, ctx: int, lobe: int, gain: NDArray, line_ratio: float) -> NDArray:
+def _narrow_leak(
+    frames: NDArray, win: NDArray, nfft: int, ctx: int, lobe: int, gain: NDArray, line_ratio: float, min_fit_hz: float, fs: float
+) -> NDArray:
     """Per frame, the largest amplitude (g) of a persistent narrow spectral line, weighted by ``gain``.
 
     A bin counts as a line when its power is ``line_ratio`` times the median power around it in
@@ -575,10 +577,13 @@ def _narrow_leak(frames: NDArray, win: NDArray, nfft: int, ctx: int, lobe: int, 
     del spec
     ref = _neighbourhood_median(p, ctx, lobe)
     narrow = p >= line_ratio * ref
-    # a line persists: narrow near the same frequency (+-lobe) in most of ~10 s of frames; a leg
+    # not at the lowest frequencies: a slow movement's spectrum falls off from 0 Hz and looks
+    # like a one-sided peak there (a line that slow is counted as unfittable instead)
+    narrow[:, : int(np.ceil(2.0 * min_fit_hz * nfft / fs))] = False
+    # a line persists: narrow near the same frequency (+-lobe) in 80% of ~10 s of frames; a leg
     # movement can look narrow in a short frame, but not for long at one frequency
     near = ndimage.maximum_filter1d(narrow.astype(np.float32), size=2 * lobe + 1, axis=1, mode="nearest")
-    persist = ndimage.uniform_filter1d(near, size=min(near.shape[0], 21), axis=0, mode="nearest") >= 0.5
+    persist = ndimage.uniform_filter1d(near, size=min(near.shape[0], 21), axis=0, mode="nearest") >= 0.8
     excess = np.where(narrow & persist, p - ref, 0.0)
     amp = (2.0 / win.sum()) * np.sqrt(excess) * gain[None, :]
     return amp.max(axis=1) if amp.shape[1] else np.zeros(frames.shape[0])
