@@ -37,7 +37,8 @@ class VibrationParams(Params):
     hop_s
         Time between the starts of analysed windows (>= window_s).
     min_freq_hz
-        Peaks below this frequency are ignored (limb movement and posture live there).
+        Peaks below this frequency are ignored (posture and the slowest movements live there; an
+        alias inside the movement band above it is still found).
     concentration
         Minimum share of the window's power (above ``min_freq_hz``) within
         +-``peak_halfwidth_hz`` of the peak.
