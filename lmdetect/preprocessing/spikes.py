@@ -53,8 +53,8 @@ def remove_spikes(
     x = np.asarray(accel_g, dtype=np.float32)
     if x.shape[0] < 5:
         return x, 0
-    d = np.diff(x, axis=0)  # d[i] = x[i+1] - x[i]
-    ad = np.abs(d)
+    ad = np.diff(x, axis=0)  # x[i+1] - x[i]
+    np.abs(ad, out=ad)
     # candidates: both steps around sample k = i + 1 exceed the absolute minimum (cheap, and rare
     # outside a vibration); everything else is judged at the candidates only
     big = ad > min_jump_g
@@ -64,12 +64,12 @@ def remove_spikes(
     k, ca = k[ok], ca[ok]
     if k.size == 0:
         return x, 0
-    # the sample-to-sample variation around each sample (blocks of ``block`` samples, robust SD
+    # the sample-to-sample variation around each candidate (its block of ``block`` steps, SD
     # from the mean absolute step, x 1.2533 for Gaussian noise): a spike stands out from its own
     # surroundings, while every peak of a vibration does not
-    nb = max(1, ad.shape[0] // block)
-    blk = ad[: nb * block].reshape(nb, -1, 3).mean(axis=1) * 1.2533 if ad.shape[0] >= block else ad.mean(axis=0, keepdims=True) * 1.2533
-    sd = blk[np.minimum(k // block, blk.shape[0] - 1), ca]
+    b0 = np.minimum((k // block) * block, max(0, ad.shape[0] - block))
+    rows = b0[:, None] + np.arange(min(block, ad.shape[0]))[None, :]
+    sd = 1.2533 * ad[rows, ca[:, None]].mean(axis=1)
     up = x[k, ca] - x[k - 1, ca]
     down = x[k, ca] - x[k + 1, ca]
     jump = np.minimum(np.abs(up), np.abs(down))
