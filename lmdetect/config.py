@@ -21,6 +21,7 @@ from ._params import Params, check_option
 from .detect.params import DetectParams
 from .detect.vibration import VibrationParams
 from .errors import ConfigError
+from .preprocessing.lines import LineRemovalParams
 from .preprocessing.nonwear import NonwearParams
 from .sleepwake.params import SleepWakeParams
 
@@ -37,14 +38,24 @@ class Config(Params):
     ----------
     rules
         PLM scoring rule set: ``"wasm2016"`` (WASM/IRLSSG 2016, default) or ``"aasm"``.
-    detect, vibration, sleepwake, nonwear
+    detect, vibration, sleepwake, nonwear, lines
         Stage parameters (see their classes).
     detect_vibration
-        Detect vibration-pad sessions in the signal and mask them from LM detection.
+        Detect vibration-pad sessions in the signal.
+    remove_vibration
+        Track and subtract the vibration line in the detected pad sessions
+        (:func:`lmdetect.preprocessing.remove_lines`, settings ``lines``), so leg movements are
+        measured through the vibration.
+    max_residual_mg
+        Stretches where the vibration left after removal, as it reaches the movement signal
+        (RMS, mg), is above this are masked from LM detection (plus ``residual_guard_s`` either
+        side). 1 mg is below the smallest onset threshold of any sensor (about 2 mg for a quiet
+        IMU), so what is left cannot by itself make an LM.
+    residual_guard_s
+        Time masked either side of a residual stretch.
     mask_logged_pads
-        Also mask every logged pad session (plus ``pad_log_margin_s``). Off by default: only
-        vibration actually seen in the signal is masked, so PLMs during pad use stay measurable
-        when the sensor filters the vibration out (many MEMS parts low-pass near ODR/2).
+        Also mask every logged pad session (plus ``pad_log_margin_s``). Off by default: movements
+        are measured through the vibration (only residual stretches are masked).
     pad_log_margin_s
         Time masked after a logged pad session's end (the ramp-down may be logged short).
     min_observed_fraction
@@ -57,7 +68,11 @@ class Config(Params):
     vibration: VibrationParams = VibrationParams()
     sleepwake: SleepWakeParams = SleepWakeParams()
     nonwear: NonwearParams = NonwearParams()
+    lines: LineRemovalParams = LineRemovalParams()
     detect_vibration: bool = True
+    remove_vibration: bool = True
+    max_residual_mg: float = 1.0
+    residual_guard_s: float = 2.0
     mask_logged_pads: bool = False
     pad_log_margin_s: float = 60.0
     min_observed_fraction: float = 0.5
@@ -66,6 +81,10 @@ class Config(Params):
         check_option("rules", self.rules, RULE_SET_NAMES)
         if not 0 <= self.min_observed_fraction <= 1:
             raise ConfigError("min_observed_fraction must be within [0, 1]")
+        if self.max_residual_mg <= 0:
+            raise ConfigError("max_residual_mg must be > 0")
+        if self.residual_guard_s < 0:
+            raise ConfigError("residual_guard_s must be >= 0")
         if self.pad_log_margin_s < 0:
             raise ConfigError("pad_log_margin_s must be >= 0")
 

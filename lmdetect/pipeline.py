@@ -1,7 +1,8 @@
 """``process_night``: one night of ankle acceleration in, scored leg movements and indices out.
 
 Pure: no file, network or plotting. Stages: clock fit -> uniform grid with gaps masked ->
-vibration-pad detection (masked from LM detection) -> LM detection -> sleep/wake (a given
+vibration-pad detection -> removal of the pad's vibration line (masking only where a residual is
+left) -> LM detection -> sleep/wake (a given
 hypnogram, else ankle actigraphy inside the diary's lights-off/on window) -> CLM/PLM scoring with
 the configured rule set -> indices and night summary.
 """
@@ -21,8 +22,11 @@ from .detect.lm import MovementTrace, detect_lms, mask_intervals, movement_magni
 from .detect.vibration import detect_vibration
 from .model import Recording
 from .preprocessing.clock import ClockFit, fit_clock
+from .preprocessing.filters import design_lowpass
 from .preprocessing.grid import RegularSignal, to_regular_grid
+from .preprocessing.lines import LINE_TRACK_COLUMNS, LineTrack, remove_lines
 from .preprocessing.nonwear import detect_nonwear
+from .preprocessing.spikes import remove_spikes
 from .scoring import WASM2016, SleepInfo, get_rule_set, night_indices, score_lms
 from .sleepwake.actigraphy import epoch_activity, epoch_movement_load, score_sleep_wake, sleep_period
 from .sleepwake.diary import DiaryRowCheck, reconcile_sleep_diary
@@ -52,8 +56,9 @@ class NightResult:
     vibration : DataFrame
         Vibration-pad sessions detected in the signal (onset_s, duration_s, freq_hz, amplitude_mg).
     pad_sessions : DataFrame
-        Periods masked from LM detection: onset_s, duration_s, source ("detected" vibration, and
-        "log" when ``Config.mask_logged_pads`` is set).
+        Periods masked from LM detection: onset_s, duration_s, source ("residual": vibration
+        left above ``Config.max_residual_mg`` after line removal; "log" when
+        ``Config.mask_logged_pads`` is set).
     rls_episodes : DataFrame
         Diary RLS episodes: onset_s, duration_s, severity, note.
     nonwear : DataFrame
@@ -87,18 +92,88 @@ def _seconds(ts: pd.Series, start: dt.datetime) -> np.ndarray:
     return (pd.to_datetime(ts, utc=True) - ref).dt.total_seconds().to_numpy(dtype=float)
 
 
+def _logged_pads(pad_log: pd.DataFrame | None, start: dt.datetime) -> pd.DataFrame:
+    """Logged pad sessions in seconds since the recording start (onset_s, duration_s)."""
+    if pad_log is None or len(pad_log) == 0:
+        return pd.DataFrame(columns=["onset_s", "duration_s"])
+    on = _seconds(pad_log["start"], start)
+    off = _seconds(pad_log["end"], start)
+    return pd.DataFrame({"onset_s": on, "duration_s": off - on})
+
+
 def _pad_masks(
-    vib: pd.DataFrame, pad_log: pd.DataFrame | None, start: dt.datetime, config: Config
+    residual_mask: np.ndarray, fs: float, t0_s: float, logged: pd.DataFrame, config: Config
 ) -> pd.DataFrame:
+    """The periods masked from LM detection: where the vibration left after line removal is above
+    ``Config.max_residual_mg`` (source ``residual``), and logged sessions when
+    ``Config.mask_logged_pads`` is set (source ``log``)."""
     rows = []
-    if config.mask_logged_pads and pad_log is not None and len(pad_log):
-        on = _seconds(pad_log["start"], start)
-        off = _seconds(pad_log["end"], start) + config.pad_log_margin_s
-        rows += [{"onset_s": a, "duration_s": b - a, "source": "log"} for a, b in zip(on, off)]
-    m = config.vibration.margin_s
-    for a, d in zip(vib["onset_s"].to_numpy(float), vib["duration_s"].to_numpy(float)):
-        rows.append({"onset_s": a - m, "duration_s": d + 2 * m, "source": "detected"})
+    if config.mask_logged_pads:
+        for a, d in zip(logged["onset_s"].to_numpy(float), logged["duration_s"].to_numpy(float)):
+            rows.append({"onset_s": a, "duration_s": d + config.pad_log_margin_s, "source": "log"})
+    d = np.diff(np.concatenate(([0], residual_mask.view(np.int8), [0])))
+    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+        rows.append({"onset_s": t0_s + a / fs, "duration_s": (b - a) / fs, "source": "residual"})
     return pd.DataFrame(rows, columns=["onset_s", "duration_s", "source"])
+
+
+def _grow(mask: np.ndarray, guard: int) -> np.ndarray:
+    """``mask`` widened by ``guard`` samples on each side."""
+    if guard <= 0 or not mask.any():
+        return mask
+    c = np.concatenate(([0], np.cumsum(mask, dtype=np.int64)))
+    n = mask.size
+    i = np.arange(n)
+    return (c[np.minimum(n, i + guard + 1)] - c[np.maximum(0, i - guard)]) > 0
+
+
+def _pad_measurement(
+    sessions: pd.DataFrame,
+    track: LineTrack,
+    trace: MovementTrace,
+    usable: np.ndarray,
+    residual: np.ndarray,
+    fs: float,
+    t0_s: float,
+) -> list[dict[str, Any]]:
+    """Per pad session (detected and logged), how much of it could be measured and how finely.
+
+    Keys per session: onset_s, duration_s, source (``detected``/``log``), line_freq_hz (median
+    tracked line as sampled; None when no line was seen), line_amplitude_mg (median amplitude
+    of the removed line), residual_mg (median residual line in the movement signal, RMS),
+    measurable_fraction (share of the session with usable signal after the residual mask),
+    masked_s (time masked for residual vibration), detection_limit_mg (median onset threshold
+    over the measurable part: the smallest movement that could be detected there).
+    """
+    out: list[dict[str, Any]] = []
+    times = trace.times_s
+    for row in sessions.itertuples(index=False):
+        a, d = float(row.onset_s), float(row.duration_s)
+        lo = int(np.clip(np.floor((a - t0_s) * fs), 0, usable.size))
+        hi = int(np.clip(np.ceil((a + d - t0_s) * fs), 0, usable.size))
+        meas = float(usable[lo:hi].mean()) if hi > lo else 0.0
+        fr = track.between(a, a + d)
+        seen = fr[fr["fitted"].astype(bool)] if len(fr) else fr
+        blk = (times >= a) & (times < a + d) & (trace.valid_frac > 0)
+        if blk.any() and hi > lo:
+            bs = max(1, round(trace.block_s * fs))
+            ub = usable[: (usable.size // bs) * bs].reshape(-1, bs).mean(axis=1)
+            ub = np.r_[ub, np.zeros(max(0, times.size - ub.size))][: times.size]
+            blk &= ub > 0.5
+        out.append(
+            {
+                "onset_s": round(a, 3),
+                "duration_s": round(d, 3),
+                "source": str(row.source),
+                "line_freq_hz": round(float(np.nanmedian(seen["freq_hz"])), 3) if len(seen) else None,
+                "line_amplitude_mg": round(float(np.median(seen["amplitude_mg"])), 3) if len(seen) else None,
+                "residual_mg": round(float(np.median(fr["residual_mg"])), 3) if len(fr) else None,
+                "measurable_fraction": round(meas, 4),
+                "masked_s": round(float(residual[lo:hi].sum() / fs), 3),
+                "detection_limit_mg": round(float(np.nanmedian(trace.on_mg[blk])), 2) if blk.any() else None,
+            }
+        )
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,15 +224,29 @@ def _diary_parts(diary: pd.DataFrame | None, start: dt.datetime, rec_end_s: floa
     return DiaryTimes(off_s, on_s, onset_s, wake_s), rls
 
 
-def _detection_levels(trace: MovementTrace) -> dict[str, float | None]:
-    """Median noise floor and onset threshold over the blocks with signal (mg): the size of the
-    smallest movement the night could show."""
+#: Mean magnitude of three-axis Gaussian noise over its per-axis RMS, 2 sqrt(2 / pi) (the mean of
+#: a chi distribution with 3 degrees of freedom): turns the resting envelope into the sensor's noise.
+_CHI3_MEAN = 1.5958
+
+
+def _detection_levels(trace: MovementTrace, config: Config) -> dict[str, float | bool | None]:
+    """The night's noise and detection limit (mg), medians over the blocks with signal.
+
+    ``noise_floor_mg`` is the resting level of the movement envelope, ``noise_rms_mg`` the
+    per-axis sensor noise in the movement band it implies, ``onset_threshold_mg`` the detection
+    limit (the smallest movement the night could show) and ``detection_limited`` says whether that
+    limit is above ``DetectParams.faint_movement_mg``: faint movements were not measurable.
+    """
     ok = trace.valid_frac > 0
     if not ok.any():
-        return {"noise_floor_mg": None, "onset_threshold_mg": None}
+        return {"noise_floor_mg": None, "noise_rms_mg": None, "onset_threshold_mg": None, "detection_limited": None}
+    floor = float(np.nanmedian(trace.floor_mg[ok]))
+    on = float(np.nanmedian(trace.on_mg[ok]))
     return {
-        "noise_floor_mg": round(float(np.nanmedian(trace.floor_mg[ok])), 2),
-        "onset_threshold_mg": round(float(np.nanmedian(trace.on_mg[ok])), 2),
+        "noise_floor_mg": round(floor, 2),
+        "noise_rms_mg": round(floor / _CHI3_MEAN, 2),
+        "onset_threshold_mg": round(on, 2),
+        "detection_limited": bool(on > config.detect.faint_movement_mg),
     }
 
 
@@ -245,10 +334,10 @@ def process_night(
         episodes are reported against PLMs.
     pad_log
         Vibration-pad log (:func:`lmdetect.io.diary.read_pad_log`): the logged sessions are compared
-        with the vibration found in the signal and PLMs are counted around them. They are masked
-        from LM detection only with ``Config.mask_logged_pads``; by default only vibration seen in
-        the signal is masked. What was done with each session is recorded in the summary
-        (``context.pad.handling``).
+        with the vibration found in the signal and PLMs are counted around them. Leg movements are
+        measured through the pad's vibration (its line is removed); logged sessions are masked only
+        with ``Config.mask_logged_pads``. What was done with each session and how measurable it was
+        are recorded in the summary (``context.pad.handling``, ``summary["pad_measurement"]``).
     hypnogram
         30-s epochs (onset_s, duration_s, stage, seconds since the recording start) from PSG; takes
         precedence over ankle actigraphy for sleep/wake and stages.
@@ -265,14 +354,34 @@ def process_night(
     rules = get_rule_set(config.rules)
     clock = fit_clock(recording)
     reg: RegularSignal = to_regular_grid(recording, clock)
-    mag = movement_magnitude(reg, config.detect)
-
+    despiked, n_spikes = remove_spikes(reg.accel_g)
+    if n_spikes:
+        reg = dataclasses.replace(reg, accel_g=despiked)
     vib = detect_vibration(reg, config.vibration) if config.detect_vibration else pd.DataFrame(
         columns=["onset_s", "duration_s", "freq_hz", "amplitude_mg"]
     )
-    pads = _pad_masks(vib, pad_log, recording.start, config)
+    logged = _logged_pads(pad_log, recording.start)
+    # measure through the vibration: track and subtract the line of each session seen in the
+    # signal, then mask only where what is left could still reach the movement signal. Logged
+    # sessions the signal does not show (a sensor that filters the vibration out) are measured as
+    # they are; their facts are reported all the same
+    sessions = pd.concat(
+        [vib.assign(source="detected"), logged.assign(source="log", freq_hz=np.nan)], ignore_index=True
+    )[["onset_s", "duration_s", "freq_hz", "source"]]
+    cutoff = min(config.detect.lowpass_hz, 0.45 * reg.fs)
+    clean, track = (
+        remove_lines(reg, vib, config.lines, lowpass_sos=design_lowpass(reg.fs, cutoff, config.detect.filter_order))
+        if config.remove_vibration and len(vib)
+        else (reg, LineTrack(pd.DataFrame(columns=list(LINE_TRACK_COLUMNS)), 0.5))
+    )
+    residual = _grow(
+        track.residual_above(reg.n, reg.fs, reg.t0_s, config.max_residual_mg), round(config.residual_guard_s * reg.fs)
+    )
+    pads = _pad_masks(residual, reg.fs, reg.t0_s, logged, config)
     mask = mask_intervals(reg.n, reg.fs, reg.t0_s, pads)
-    lms, trace = detect_lms(reg, config.detect, side=recording.side, mask=mask, magnitude_mg=mag)
+    mag = movement_magnitude(clean, config.detect)
+    lms, trace = detect_lms(clean, config.detect, side=recording.side, mask=mask, magnitude_mg=mag)
+    usable = reg.valid & ~mask
     nonwear = detect_nonwear(reg, config.nonwear)
 
     rec_end_s = reg.t0_s + reg.duration_s
@@ -314,6 +423,7 @@ def process_night(
         "n_gaps": int(len(g)),
         "gap_total_s": round(float(g["duration_s"].sum()), 3),
         "n_backfilled": recording.n_backfilled,
+        "n_spikes_removed": n_spikes,
         "nonwear_h": round(float(nonwear["duration_s"].sum() / 3600.0), 4),
         "wear_h": round(float(reg.valid.sum() / reg.fs / 3600.0 - nonwear["duration_s"].sum() / 3600.0), 4),
         "clock_source": clock.source,
@@ -322,7 +432,10 @@ def process_night(
         # recording.fs_effective_hz
         "grid_fs_hz": round(reg.fs, 6),
         "masked_pad_h": round(float(mask.sum() / reg.fs / 3600.0), 4),
-        **_detection_levels(trace),
+        "vibration_removed_h": round(float(track.frames["fitted"].astype(bool).sum() * track.hop_s / 3600.0), 4)
+        if len(track.frames)
+        else 0.0,
+        **_detection_levels(trace, config),
     }
     summary: dict[str, Any] = dict(indices)
     summary.update(
@@ -342,6 +455,7 @@ def process_night(
             "n_pad_logged": int(0 if pad_log is None else len(pad_log)),
             "n_rls_episodes": int(len(rls)),
             "quality": quality,
+            "pad_measurement": _pad_measurement(sessions, track, trace, usable, residual, reg.fs, reg.t0_s),
         }
     )
     summary["context"] = night_context(

@@ -347,10 +347,26 @@ def detect_lms(
     con = np.concatenate(([0], np.cumsum(above_on)))
     keep = (con[e] - con[s]) > 0
     # minimum duration
-    keep &= (e - s) >= round(params.min_duration_s * fs)
+    min_n = round(params.min_duration_s * fs)
+    keep &= (e - s) >= min_n
     s, e = s[keep], e[keep]
     if s.size == 0:
         return empty_lm_table(), trace
+    if params.duration_peak_fraction > 0:
+        # ... counted above a fraction of the movement's own peak as well: the low-pass and the
+        # envelope spread a brief, strong burst into a bump whose skirts, far below its peak but
+        # above a threshold at the sensor's noise, are filter response, not movement
+        long_enough = np.array(
+            [
+                np.count_nonzero(env[a:b] > max(float(off_s[a]), params.duration_peak_fraction * float(env[a:b].max())))
+                >= min_n
+                for a, b in zip(s, e)
+            ],
+            dtype=bool,
+        )
+        s, e = s[long_enough], e[long_enough]
+        if s.size == 0:
+            return empty_lm_table(), trace
     # morphology: a window whose median is above the offset threshold
     w = max(1, round(params.morphology_window_s * fs))
     coff = np.concatenate(([0], np.cumsum(above_off)))

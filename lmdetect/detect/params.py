@@ -60,6 +60,10 @@ class DetectParams(Params):
         places onsets, rather than where a slow movement crossed the threshold.
     min_duration_s
         Shortest LM (WASM 2016: 0.5 s).
+    duration_peak_fraction
+        For the minimum duration, the LM must also stay this long above this fraction of its
+        own peak envelope: the filters spread a burst of 0.25 s into a bump whose skirts cross a
+        threshold at the sensor's noise for longer than 0.5 s (0 = off).
     morphology_window_s
         Morphology criterion: some window of this length inside the LM must have at least half
         its samples above the offset threshold (its median above it).
@@ -82,6 +86,10 @@ class DetectParams(Params):
     gap_guard_s
         No LM is detected within this time of a gap (filter settling), or within the gap's own
         length when that is shorter (a single lost packet barely disturbs the filters).
+    faint_movement_mg
+        A night whose detection limit (median onset threshold) is above this is flagged in
+        ``quality.detection_limited``: the faint movements of a PLM series (10-20 mg) could not
+        be seen on that sensor.
     bridge_gap_s
         A movement continues across an unusable stretch (gap plus guard) of at most this length
         when the envelope is above the offset threshold on both sides, so a lost BLE packet does
@@ -93,19 +101,20 @@ class DetectParams(Params):
     baseline_window_s: float = 30.0
     baseline_block_s: float = 0.5
     baseline_quiet_factor: float = 3.0
-    envelope_s: float = 0.2
+    envelope_s: float = 0.25
     floor_block_s: float = 1.0
     floor_window_s: float = 61.0
     floor_percentile: float = 20.0
     peak_floor_factor: float = 1.4
     on_factor: float = 3.0
     off_factor: float = 2.0
-    on_min_mg: float = 8.0
-    off_min_mg: float = 4.0
+    on_min_mg: float = 1.5
+    off_min_mg: float = 1.0
     offset_quiet_s: float = 0.5
     onset_backtrack_s: float = 2.0
     onset_floor_factor: float = 1.5
     min_duration_s: float = 0.5
+    duration_peak_fraction: float = 0.2
     morphology_window_s: float = 0.5
     merge_gap_s: float = 0.5
     posture_angle_deg: float = 20.0
@@ -113,6 +122,7 @@ class DetectParams(Params):
     gross_amplitude_mg: float = 1500.0
     gap_guard_s: float = 2.0
     bridge_gap_s: float = 2.0
+    faint_movement_mg: float = 10.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -143,6 +153,7 @@ class DetectParams(Params):
         check_range("bridge_gap_s", self.bridge_gap_s, 0, 10)
         check_range("onset_backtrack_s", self.onset_backtrack_s, 0, 10)
         check_range("onset_floor_factor", self.onset_floor_factor, 1, 10)
+        check_range("duration_peak_fraction", self.duration_peak_fraction, 0, 0.9)
         if self.baseline_block_s * 3 > self.baseline_window_s:
             from ..errors import ConfigError
 

@@ -37,7 +37,8 @@ class VibrationParams(Params):
     hop_s
         Time between the starts of analysed windows (>= window_s).
     min_freq_hz
-        Peaks below this frequency are ignored (limb movement and posture live there).
+        Peaks below this frequency are ignored (posture and the slowest movements live there; an
+        alias inside the movement band above it is still found).
     concentration
         Minimum share of the window's power (above ``min_freq_hz``) within
         +-``peak_halfwidth_hz`` of the peak.
@@ -67,7 +68,7 @@ class VibrationParams(Params):
 
     window_s: float = 4.0
     hop_s: float = 8.0
-    min_freq_hz: float = 2.5
+    min_freq_hz: float = 1.0
     concentration: float = 0.5
     peak_halfwidth_hz: float = 1.0
     min_rms_mg: float = 2.0

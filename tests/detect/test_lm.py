@@ -21,7 +21,10 @@ def test_bursts_are_found_with_onset_and_duration():
     ev, _ = detect_lms(_grid(a, fs))
     assert len(ev) == len(onsets)
     assert np.all(np.abs(ev["onset_s"].to_numpy() - onsets) < 0.5)
-    assert np.all(np.abs(ev["duration_s"].to_numpy() - 2.0) < 0.6)
+    # the offset threshold sits at the sensor's noise, so the LM follows the burst's taper to its
+    # end; a noise bump within the 0.5-s quiet time can carry it a little further
+    err = np.abs(ev["duration_s"].to_numpy() - 2.0)
+    assert np.median(err) < 0.15 and err.max() < 0.8
     assert (ev["kind"] == "lm").all()
 
 
