@@ -141,7 +141,17 @@ def _pads(config: Config, summary: Mapping[str, Any] | None = None) -> str:
             "min"
         )
         margin = f"masked with {_g(v.margin_s)} s on either side"
-        if handling is None:  # a summary from before the handling was recorded
+        if config.remove_vibration:
+            text += (
+                ". In each session found, the vibration line (the motor frequency or its alias below half "
+                "the sampling rate, with its harmonics) was tracked through its drift and ramp-down and "
+                "subtracted from the signal, and LMs were detected on the cleaned signal; only stretches "
+                f"where the vibration left after removal exceeded {_g(config.max_residual_mg)} mg RMS were "
+                f"masked, with {_g(config.residual_guard_s)} s on either side"
+            )
+            masked_h = metric_value(summary or {}, "quality.masked_pad_h")
+            text += "." if masked_h is None else f" ({float(masked_h):.2f} h in this night)."
+        elif handling is None:  # a summary from before the handling was recorded
             text += f"; these were {margin}."
         else:
             det = handling.get("detected", {})

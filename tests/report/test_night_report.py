@@ -142,9 +142,10 @@ def test_night_with_large_gaps_gives_a_sensible_report():
 def test_methods_text_is_generated_from_the_config():
     text = methods_text(Config())
     assert "WASM 2016 rules (Ferri et al., Sleep Med 2016)" in text
-    assert "8 mg" in text and "10-90 s" in text and "at least 4 consecutive CLMs" in text
+    assert "1.5 mg and 3 times the noise floor" in text and "10-90 s" in text
+    assert "at least 4 consecutive CLMs" in text and "subtracted from the signal" in text
     changed = methods_text(Config(rules="aasm").replace(detect=Config().detect.replace(on_min_mg=12.0)))
-    assert "AASM" in changed and "5-90 s" in changed and "12 mg" in changed and "8 mg" not in changed
+    assert "AASM" in changed and "5-90 s" in changed and "12 mg and 3 times" in changed and "1.5 mg" not in changed
     hyp = methods_text(Config(), {"sleep_source": "hypnogram"})
     assert "supplied hypnogram" in hyp and "Cole" not in hyp
     refs = references(Config(rules="aasm"))
