@@ -39,6 +39,7 @@ __all__ = [
     "ReplyChannel",
     "BATTERY_LEVEL_UUID",
     "read_battery_level",
+    "read_text",
 ]
 
 log = logging.getLogger(__name__)
@@ -223,6 +224,17 @@ async def read_battery_level(link: Link) -> int | None:
         log.debug("battery level %r ignored", data)
         return None
     return int(data[0])
+
+
+async def read_text(link: Link, uuid: str) -> str:
+    """A UTF-8 string characteristic (model number, firmware revision); "" if absent or unreadable."""
+    if not link.has_characteristic(uuid):
+        return ""
+    try:
+        return bytes(await link.read(uuid)).decode("utf-8", "replace").strip("\x00 ")
+    except Exception as exc:  # an optional string must not stop a night's recording
+        log.debug("reading %s failed: %s", uuid, exc)
+        return ""
 
 
 class ReplyChannel:

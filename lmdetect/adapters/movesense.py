@@ -75,7 +75,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import ConfigError, ProtocolError
-from .base import DecodedPacket, SensorAdapter, StreamInfo
+from .base import DecodedPacket, SensorAdapter, StreamInfo, read_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..collector.link import Link
@@ -306,8 +306,8 @@ class MovesenseAdapter(SensorAdapter):
             log.warning("the last command was refused (%s); subscribing again", self.refusal)
         self.on_connection()
         await self._send(link, Command.SUBSCRIBE, "SUBSCRIBE", self.path)
-        model = await _read_text(link, MODEL_NUMBER_UUID)
-        firmware = await _read_text(link, FIRMWARE_REVISION_UUID)
+        model = await read_text(link, MODEL_NUMBER_UUID)
+        firmware = await read_text(link, FIRMWARE_REVISION_UUID)
         log.info("Movesense %s subscribed (reference %d)", self.path, self.reference)
         sensor = model if model.lower().startswith("movesense") else f"Movesense {model}".strip()
         return StreamInfo(
@@ -464,14 +464,3 @@ def _to_g(raw: bytes) -> NDArray[np.float64]:
         peak = float(np.abs(g).max())
         raise ProtocolError(f"GSP data holds {peak:.3g} g, beyond the sensor's largest range (±{RANGE_G:g} g)")
     return g
-
-
-async def _read_text(link: Link, uuid: str) -> str:
-    if not link.has_characteristic(uuid):
-        return ""
-    try:
-        return bytes(await link.read(uuid)).decode("utf-8", "replace").strip("\x00 ")
-    except Exception as exc:  # an optional string must not stop the recording
-        log.debug("reading %s failed: %s", uuid, exc)
-        return ""
-

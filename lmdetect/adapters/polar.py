@@ -48,7 +48,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import ProtocolError
-from .base import DecodedPacket, ReplyChannel, SensorAdapter, StreamInfo
+from .base import DecodedPacket, ReplyChannel, SensorAdapter, StreamInfo, read_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..collector.link import Link
@@ -337,8 +337,8 @@ class PolarAdapter(SensorAdapter):
         self.factor = float(factors[0]) if factors else 1.0
         self.fs_hz = float(selected["sample_rate"])
         self.on_connection()
-        model = await _read_text(link, MODEL_NUMBER_UUID)
-        firmware = await _read_text(link, FIRMWARE_REVISION_UUID)
+        model = await read_text(link, MODEL_NUMBER_UUID)
+        firmware = await read_text(link, FIRMWARE_REVISION_UUID)
         log.info("Polar ACC stream started: %s", selected)
         return StreamInfo(
             fs_hz=self.fs_hz,
@@ -406,13 +406,3 @@ class PolarAdapter(SensorAdapter):
             counts = np.clip(counts, -32768, 32767)
             flags |= 0x04  # CLIPPED
         return [DecodedPacket(seq=None, tick=int(ticks[0]), counts=counts.astype(np.int16), flags=flags, sample_ticks=ticks)]
-
-
-async def _read_text(link: Link, uuid: str) -> str:
-    if not link.has_characteristic(uuid):
-        return ""
-    try:
-        return bytes(await link.read(uuid)).decode("utf-8", "replace").strip("\x00 ")
-    except Exception as exc:  # an optional string must not stop the recording
-        log.debug("reading %s failed: %s", uuid, exc)
-        return ""

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
+
+from .._files import sha256_file
 
 NAME = "convert"
 HELP = "convert a recording between formats (CWA, GENEActiv, gt3x, EDF/BDF, BIDS-motion, .lmr, CSV)"
@@ -62,14 +63,6 @@ def read_input(path: str | os.PathLike[str], *, tz: str | None = None, start: st
     return rec
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def with_provenance(rec: Any, source: str | os.PathLike[str]) -> Any:
     """``rec`` with ``source_file``, ``source_sha256`` and ``lmdetect_version`` in its meta."""
     from .. import __version__
@@ -79,7 +72,7 @@ def with_provenance(rec: Any, source: str | os.PathLike[str]) -> Any:
     meta.update(
         {
             "source_file": path.name,
-            "source_sha256": _sha256(path),
+            "source_sha256": sha256_file(path),
             "lmdetect_version": __version__,
         }
     )

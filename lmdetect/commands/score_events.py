@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import logging
 import os
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from .._files import sha256_file
 from ..errors import LmdetectError
 from ..io.annotations import SCORED_EVENT_FORMATS, ScoredEvents, read_hypnogram_csv, read_scored_events
 from ..io.outputs import write_events_csv, write_summary_json
@@ -71,14 +71,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def sha256_of(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def score_events_file(
     path: str | os.PathLike[str],
     rules_name: str = "wasm2016",
@@ -131,7 +123,7 @@ def score_events_file(
             "rule_parameters": rules.to_dict(),
             "lmdetect_version": __version__,
             "input_file": Path(path).name,
-            "input_sha256": sha256_of(path),
+            "input_sha256": sha256_file(path),
             "source_format": events.source_format,
             "start": None if events.start is None else events.start.isoformat(),
             "n_events_ignored": events.n_ignored,
