@@ -80,13 +80,15 @@ def with_provenance(rec: Any, source: str | os.PathLike[str]) -> Any:
 
 
 def _print_formats() -> None:
-    from ..io import supported_read_extensions, supported_write_extensions
+    from ..io import supported_read_extensions, supported_write_extensions, unavailable_formats
 
     read, write = supported_read_extensions(), supported_write_extensions()
     print(f"{'extension':<14}{'format':<22}read  write")
     for ext in sorted(set(read) | set(write)):
         name = read.get(ext) or write.get(ext, "")
         print(f"{ext:<14}{name:<22}{'yes' if ext in read else '-':<6}{'yes' if ext in write else '-'}")
+    for reason in unavailable_formats().values():
+        print(f"not available: {reason}")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ from ._registry import (
     register_writer,
     supported_read_extensions,
     supported_write_extensions,
+    unavailable_formats,
     write_recording,
 )
 
@@ -17,5 +18,6 @@ __all__ = [
     "register_writer",
     "supported_read_extensions",
     "supported_write_extensions",
+    "unavailable_formats",
     "write_recording",
 ]
