@@ -11,12 +11,14 @@ HELP = "detect leg movements and score CLM/PLM in one night (.lmr, .csv or any s
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..scoring import rule_set_names  # the registry: the one list of rule sets
+
     p.add_argument("night", help="recording file (.lmr, .csv, ...)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--diary", help="RLS diary CSV (rls_episode / lights_off / lights_on rows)")
     p.add_argument("--pad-log", help="vibration-pad log CSV (start, end, intensity)")
     p.add_argument("--hypnogram", help="hypnogram: CSV (onset_s,duration_s,stage) or EDF+ / NSRR XML / RemLogic")
-    p.add_argument("--rules", choices=["wasm2016", "aasm"], help="PLM rule set (default wasm2016)")
+    p.add_argument("--rules", choices=rule_set_names(), help="PLM rule set (default wasm2016)")
     p.add_argument("--config", help="TOML configuration file")
     p.add_argument("--start", help="start time (ISO 8601 with offset) for CSV files with relative times")
     p.add_argument("--no-report", action="store_true", help="skip report.html")
