@@ -75,7 +75,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import ConfigError, ProtocolError
-from .base import DecodedPacket, SensorAdapter, StreamInfo, read_text
+from .base import DecodedPacket, SensorAdapter, StreamInfo, read_text, register_adapter
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..collector.link import Link
@@ -220,6 +220,7 @@ class _Pending:
     next_part: int | None  # the notification type that may continue it
 
 
+@register_adapter
 class MovesenseAdapter(SensorAdapter):
     """Movesense accelerometer over GSP (``/Meas/Acc/{rate}``); no sequence numbers, no resend.
 
@@ -243,6 +244,23 @@ class MovesenseAdapter(SensorAdapter):
     supports_resend = False
     # a 512-byte part holds 42 samples, plus one completed from the bytes of the part before
     max_samples_per_packet = (_MAX_NOTIFICATION - 2) // _SAMPLE_BYTES + 1
+    default_rate_hz = 52.0  # one of RATES_HZ
+
+    @classmethod
+    def cli_options(cls, rate_hz: float | None, range_g: float | None) -> dict[str, float]:
+        """``{"rate_hz": ...}``: the rate must be one of :data:`RATES_HZ`; ``--range`` is refused."""
+        rate = cls.default_rate_hz if rate_hz is None else float(rate_hz)
+        # the rate is part of the GSP resource path: there is no "nearest" to fall back on
+        if rate not in RATES_HZ:
+            raise ConfigError(
+                f"--rate {rate:g} is not a Movesense accelerometer rate; choose one of {', '.join(map(str, RATES_HZ))}"
+            )
+        if range_g is not None:
+            raise ConfigError(
+                "--range cannot be used with --sensor movesense: the collector leaves the sensor's range "
+                "(/Meas/Acc/Config) at its own setting and stores values on a +-16 g scale"
+            )
+        return {"rate_hz": rate}
 
     def __init__(
         self,

@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING
 
 from .. import protocol
 from ..errors import ProtocolError
-from .base import DecodedPacket, ReplyChannel, SensorAdapter, StreamInfo, read_battery_level, read_text
+from .base import (
+    DecodedPacket,
+    ReplyChannel,
+    SensorAdapter,
+    StreamInfo,
+    read_battery_level,
+    read_text,
+    register_adapter,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..collector.link import Link
@@ -31,6 +39,7 @@ def _nearest(value: float, choices: tuple[int, ...]) -> int:
     return min(choices, key=lambda c: (abs(c - value), -c))
 
 
+@register_adapter
 class OpenProfileAdapter(SensorAdapter):
     """The lmdetect open profile (version 1): 32-bit sequence numbers and ticks, resend support."""
 

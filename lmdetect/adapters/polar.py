@@ -48,7 +48,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import ProtocolError
-from .base import DecodedPacket, ReplyChannel, SensorAdapter, StreamInfo, read_text
+from .base import DecodedPacket, ReplyChannel, SensorAdapter, StreamInfo, read_text, register_adapter
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..collector.link import Link
@@ -276,6 +276,7 @@ def _response_matcher(op: int) -> Callable[[bytes], bool]:
 
 
 # --------------------------------------------------------------------------- adapter
+@register_adapter
 class PolarAdapter(SensorAdapter):
     """Polar PMD accelerometer stream (H10: raw type 1 frames; Verity Sense: compressed frames)."""
 
