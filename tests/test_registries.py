@@ -222,6 +222,7 @@ THROWAWAY_RULE_SET = '''
     @dataclasses.dataclass(frozen=True)
     class Zz2099(WASM2016):
         name = "zz2099"
+        citation = "ZZ 2099 rules (a throwaway set)"
         imi_max_s: float = 60.0
 '''
 
@@ -248,6 +249,10 @@ def test_a_rule_set_module_is_usable_by_config_process_night_and_batch(monkeypat
     result = process_night(rec, config)
     assert result.summary["rule_set"] == "zz2099"
     assert lmdetect.scoring.get_rule_set("zz2099").imi_max_s == 60.0
+    from lmdetect.report.methods import methods_text, references
+
+    assert "scored with the ZZ 2099 rules (a throwaway set)" in methods_text(config, result.summary)
+    assert references(config)[0].startswith("Ferri R, Fulda S")  # the detection text cites WASM 2016
 
     write_recording(rec, tmp_path / "n1.lmr")
     with cf.ThreadPoolExecutor(1) as ex:  # in-process: the throwaway module is not on a worker's path

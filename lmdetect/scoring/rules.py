@@ -87,6 +87,10 @@ class RuleSet(Params):
 
     #: Name used in outputs (``summary.json`` ``rule_set``) and by :func:`get_rule_set`.
     name: ClassVar[str] = ""
+    #: How a methods text names the rules, with a short citation.
+    citation: ClassVar[str] = ""
+    #: The full reference of the standard, for a report's reference list.
+    reference: ClassVar[str] = ""
 
     lm_min_duration_s: float
     same_leg_merge_gap_s: float
