@@ -6,6 +6,9 @@
   (:mod:`lmdetect.adapters.polar`);
 * ``movesense``: the Movesense accelerometer over the GATT SensorData Protocol of the
   ``gatt_sensordata_app`` firmware (:mod:`lmdetect.adapters.movesense`).
+
+:func:`adapter_names` is the list ``collect --sensor`` offers: every ``@register_adapter`` class in
+a module of this package (:mod:`lmdetect.adapters.base`).
 """
 
 from __future__ import annotations
@@ -39,7 +42,6 @@ __all__ = [
     "PolarAdapter",
     "make_adapter",
 ]
-
 
 
 def __getattr__(name: str) -> Any:
