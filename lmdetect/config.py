@@ -25,9 +25,16 @@ from .preprocessing.lines import LineRemovalParams
 from .preprocessing.nonwear import NonwearParams
 from .sleepwake.params import SleepWakeParams
 
-__all__ = ["Config", "RULE_SET_NAMES", "load_config", "dump_config_toml"]
+__all__ = ["Config", "load_config", "dump_config_toml"]
 
-RULE_SET_NAMES: tuple[str, ...] = ("wasm2016", "aasm")
+
+def __getattr__(name: str) -> Any:
+    # RULE_SET_NAMES used to be a fixed tuple here; the rule-set registry is now the one list
+    if name == "RULE_SET_NAMES":
+        from .scoring.rules import rule_set_names
+
+        return rule_set_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,7 +44,8 @@ class Config(Params):
     Attributes
     ----------
     rules
-        PLM scoring rule set: ``"wasm2016"`` (WASM/IRLSSG 2016, default) or ``"aasm"``.
+        PLM scoring rule set: a name of :func:`lmdetect.scoring.rule_set_names`, e.g.
+        ``"wasm2016"`` (WASM/IRLSSG 2016, default) or ``"aasm"``.
     detect, vibration, sleepwake, nonwear, lines
         Stage parameters (see their classes).
     detect_vibration
@@ -78,7 +86,9 @@ class Config(Params):
     min_observed_fraction: float = 0.5
 
     def __post_init__(self) -> None:
-        check_option("rules", self.rules, RULE_SET_NAMES)
+        from .scoring.rules import rule_set_names
+
+        check_option("rules", self.rules, rule_set_names())
         if not 0 <= self.min_observed_fraction <= 1:
             raise ConfigError("min_observed_fraction must be within [0, 1]")
         if self.max_residual_mg <= 0:

@@ -264,7 +264,7 @@ def _actigraphy_epochs(
     act, valid = epoch_activity(trace, ep_s, n)
     # which movements are periodic: always by the WASM 2016 series rules, so the estimated sleep
     # (and with it TST) is the same whichever rule set scores the night
-    periodic = score_lms(lms, WASM2016)
+    periodic = score_lms(lms, WASM2016())
     load = epoch_movement_load(periodic, ep_s, n)
     asleep = score_sleep_wake(act, config.sleepwake, load)
     onsets = np.arange(n) * ep_s

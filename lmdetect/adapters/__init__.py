@@ -6,18 +6,34 @@
   (:mod:`lmdetect.adapters.polar`);
 * ``movesense``: the Movesense accelerometer over the GATT SensorData Protocol of the
   ``gatt_sensordata_app`` firmware (:mod:`lmdetect.adapters.movesense`).
+
+:func:`adapter_names` is the list ``collect --sensor`` offers: every ``@register_adapter`` class in
+a module of this package (:mod:`lmdetect.adapters.base`).
 """
 
 from __future__ import annotations
 
-from ..errors import ConfigError
-from .base import DecodedPacket, SensorAdapter, StreamInfo
+from typing import Any
+
+from .base import (
+    DecodedPacket,
+    SensorAdapter,
+    StreamInfo,
+    adapter_class,
+    adapter_classes,
+    adapter_names,
+    register_adapter,
+)
 from .movesense import MovesenseAdapter
 from .open_profile import OpenProfileAdapter
 from .polar import PolarAdapter
 
 __all__ = [
     "ADAPTERS",
+    "adapter_class",
+    "adapter_classes",
+    "adapter_names",
+    "register_adapter",
     "DecodedPacket",
     "SensorAdapter",
     "StreamInfo",
@@ -27,18 +43,14 @@ __all__ = [
     "make_adapter",
 ]
 
-#: ``--sensor`` name -> adapter class.
-ADAPTERS: dict[str, type[SensorAdapter]] = {
-    OpenProfileAdapter.name: OpenProfileAdapter,
-    PolarAdapter.name: PolarAdapter,
-    MovesenseAdapter.name: MovesenseAdapter,
-}
+
+def __getattr__(name: str) -> Any:
+    # ADAPTERS (``--sensor`` name -> class) is read from the registry, the one list of sensors
+    if name == "ADAPTERS":
+        return adapter_classes()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def make_adapter(name: str, **options: float) -> SensorAdapter:
-    """The adapter called ``name`` (``open``, ``polar``, ``movesense``), built with ``options``."""
-    try:
-        cls = ADAPTERS[name]
-    except KeyError:
-        raise ConfigError(f"unknown sensor {name!r}; valid choices are {', '.join(sorted(ADAPTERS))}") from None
-    return cls(**options)
+    """The adapter registered as ``name`` (see :func:`adapter_names`), built with ``options``."""
+    return adapter_class(name)(**options)

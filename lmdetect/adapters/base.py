@@ -13,6 +13,10 @@ owns the link, the queue, the file and the gap accounting; it asks the adapter t
 
 Sequence numbers and ticks are returned as they are on the wire; the session unwraps them
 (``seq_bits`` / ``tick_bits`` say where they wrap).
+
+An adapter class marked ``@register_adapter`` in a module of :mod:`lmdetect.adapters` is found on
+first use (:mod:`lmdetect._discovery`); ``lmdetect collect --sensor`` offers exactly the
+registered names, so adding a sensor touches its own module only.
 """
 
 from __future__ import annotations
@@ -43,6 +47,11 @@ __all__ = [
     "MAX_RANGE_G",
     "MAX_TICK_HZ",
     "read_battery_level",
+    "read_text",
+    "register_adapter",
+    "adapter_class",
+    "adapter_names",
+    "adapter_classes",
 ]
 
 log = logging.getLogger(__name__)
@@ -186,11 +195,29 @@ class SensorAdapter(abc.ABC):
     supports_resend: ClassVar[bool] = False
     #: Most samples one notification can carry (bounds the tick step between packets).
     max_samples_per_packet: ClassVar[int]
+    #: Sampling rate requested when ``collect --rate`` is not given, in Hz.
+    default_rate_hz: ClassVar[float] = 50.0
+    #: Full scale requested when ``collect --range`` is not given, in g.
+    default_range_g: ClassVar[float] = 8.0
 
     def __init__(self, *, rate_hz: float = 50.0, range_g: float = 8.0, command_timeout_s: float = 5.0) -> None:
         self.rate_hz = _positive("rate_hz", rate_hz, MAX_RATE_HZ)
         self.range_g = _positive("range_g", range_g, MAX_RANGE_G)
         self.command_timeout_s = _positive("command_timeout_s", command_timeout_s, 3600.0)
+
+    @classmethod
+    def cli_options(cls, rate_hz: float | None, range_g: float | None) -> dict[str, float]:
+        """Constructor options from ``collect --rate`` (Hz) and ``--range`` (g); None: not given.
+
+        Raises
+        ------
+        ConfigError
+            When the sensor cannot use a value given.
+        """
+        return {
+            "rate_hz": cls.default_rate_hz if rate_hz is None else float(rate_hz),
+            "range_g": cls.default_range_g if range_g is None else float(range_g),
+        }
 
     @abc.abstractmethod
     async def start(
@@ -259,6 +286,60 @@ async def read_battery_level(link: Link) -> int | None:
         log.debug("battery level %r ignored", data)
         return None
     return int(data[0])
+
+
+async def read_text(link: Link, uuid: str) -> str:
+    """A UTF-8 string characteristic (model number, firmware revision); "" if absent or unreadable."""
+    if not link.has_characteristic(uuid):
+        return ""
+    try:
+        return bytes(await link.read(uuid)).decode("utf-8", "replace").strip("\x00 ")
+    except Exception as exc:  # an optional string must not stop a night's recording
+        log.debug("reading %s failed: %s", uuid, exc)
+        return ""
+
+
+_REGISTRY: dict[str, type[SensorAdapter]] = {}
+_loaded = False
+
+
+def register_adapter(cls: type[SensorAdapter]) -> type[SensorAdapter]:
+    """Class decorator: offer ``cls`` as ``collect --sensor {cls.name}`` and to :func:`adapter_class`."""
+    if not getattr(cls, "name", ""):
+        raise ValueError(f"{cls.__name__} has no name")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def _load() -> None:
+    # adapter modules are found by their decorator, not listed here
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    from .._discovery import import_registering_modules
+
+    import_registering_modules(__name__.rsplit(".", 1)[0], ("@register_adapter",))
+
+
+def adapter_classes() -> dict[str, type[SensorAdapter]]:
+    """Every registered adapter: ``{name: class}``, sorted by name."""
+    _load()
+    return dict(sorted(_REGISTRY.items()))
+
+
+def adapter_names() -> tuple[str, ...]:
+    """The names ``lmdetect collect --sensor`` accepts, sorted."""
+    return tuple(adapter_classes())
+
+
+def adapter_class(name: str) -> type[SensorAdapter]:
+    """The adapter class registered as ``name``; ConfigError listing the valid names if none."""
+    classes = adapter_classes()
+    try:
+        return classes[name]
+    except KeyError:
+        raise ConfigError(f"unknown sensor {name!r}; valid choices are {', '.join(classes)}") from None
 
 
 class ReplyChannel:

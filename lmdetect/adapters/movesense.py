@@ -75,7 +75,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import ConfigError, ProtocolError
-from .base import DecodedPacket, SensorAdapter, StreamInfo
+from .base import DecodedPacket, SensorAdapter, StreamInfo, read_text, register_adapter
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..collector.link import Link
@@ -220,6 +220,7 @@ class _Pending:
     next_part: int | None  # the notification type that may continue it
 
 
+@register_adapter
 class MovesenseAdapter(SensorAdapter):
     """Movesense accelerometer over GSP (``/Meas/Acc/{rate}``); no sequence numbers, no resend.
 
@@ -243,6 +244,23 @@ class MovesenseAdapter(SensorAdapter):
     supports_resend = False
     # a 512-byte part holds 42 samples, plus one completed from the bytes of the part before
     max_samples_per_packet = (_MAX_NOTIFICATION - 2) // _SAMPLE_BYTES + 1
+    default_rate_hz = 52.0  # one of RATES_HZ
+
+    @classmethod
+    def cli_options(cls, rate_hz: float | None, range_g: float | None) -> dict[str, float]:
+        """``{"rate_hz": ...}``: the rate must be one of :data:`RATES_HZ`; ``--range`` is refused."""
+        rate = cls.default_rate_hz if rate_hz is None else float(rate_hz)
+        # the rate is part of the GSP resource path: there is no "nearest" to fall back on
+        if rate not in RATES_HZ:
+            raise ConfigError(
+                f"--rate {rate:g} is not a Movesense accelerometer rate; choose one of {', '.join(map(str, RATES_HZ))}"
+            )
+        if range_g is not None:
+            raise ConfigError(
+                "--range cannot be used with --sensor movesense: the collector leaves the sensor's range "
+                "(/Meas/Acc/Config) at its own setting and stores values on a +-16 g scale"
+            )
+        return {"rate_hz": rate}
 
     def __init__(
         self,
@@ -306,8 +324,8 @@ class MovesenseAdapter(SensorAdapter):
             log.warning("the last command was refused (%s); subscribing again", self.refusal)
         self.on_connection()
         await self._send(link, Command.SUBSCRIBE, "SUBSCRIBE", self.path)
-        model = await _read_text(link, MODEL_NUMBER_UUID)
-        firmware = await _read_text(link, FIRMWARE_REVISION_UUID)
+        model = await read_text(link, MODEL_NUMBER_UUID)
+        firmware = await read_text(link, FIRMWARE_REVISION_UUID)
         log.info("Movesense %s subscribed (reference %d)", self.path, self.reference)
         sensor = model if model.lower().startswith("movesense") else f"Movesense {model}".strip()
         return StreamInfo(
@@ -464,14 +482,3 @@ def _to_g(raw: bytes) -> NDArray[np.float64]:
         peak = float(np.abs(g).max())
         raise ProtocolError(f"GSP data holds {peak:.3g} g, beyond the sensor's largest range (±{RANGE_G:g} g)")
     return g
-
-
-async def _read_text(link: Link, uuid: str) -> str:
-    if not link.has_characteristic(uuid):
-        return ""
-    try:
-        return bytes(await link.read(uuid)).decode("utf-8", "replace").strip("\x00 ")
-    except Exception as exc:  # an optional string must not stop the recording
-        log.debug("reading %s failed: %s", uuid, exc)
-        return ""
-

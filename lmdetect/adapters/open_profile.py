@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING
 
 from .. import protocol
 from ..errors import ProtocolError
-from .base import DecodedPacket, ReplyChannel, SensorAdapter, StreamInfo, read_battery_level
+from .base import (
+    DecodedPacket,
+    ReplyChannel,
+    SensorAdapter,
+    StreamInfo,
+    read_battery_level,
+    read_text,
+    register_adapter,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..collector.link import Link
@@ -31,6 +39,7 @@ def _nearest(value: float, choices: tuple[int, ...]) -> int:
     return min(choices, key=lambda c: (abs(c - value), -c))
 
 
+@register_adapter
 class OpenProfileAdapter(SensorAdapter):
     """The lmdetect open profile (version 1): 32-bit sequence numbers and ticks, resend support."""
 
@@ -107,8 +116,8 @@ class OpenProfileAdapter(SensorAdapter):
         if len(payload) != 8:
             raise ProtocolError(f"TIME_SYNC reply of {len(payload)} bytes, expected 8")
         tick_now, next_seq = struct.unpack("<II", payload)
-        model = await _read_text(link, protocol.MODEL_NUMBER_UUID)
-        firmware = await _read_text(link, protocol.FIRMWARE_REVISION_UUID)
+        model = await read_text(link, protocol.MODEL_NUMBER_UUID)
+        firmware = await read_text(link, protocol.FIRMWARE_REVISION_UUID)
         return StreamInfo(
             fs_hz=float(rate),
             tick_hz=int(info.tick_hz),
@@ -157,13 +166,3 @@ class OpenProfileAdapter(SensorAdapter):
         if level is not None:
             return level
         return int((await self.status(link)).battery_pct)
-
-
-async def _read_text(link: Link, uuid: str) -> str:
-    if not link.has_characteristic(uuid):
-        return ""
-    try:
-        return bytes(await link.read(uuid)).decode("utf-8", "replace").strip("\x00 ")
-    except Exception as exc:  # a missing optional string must not stop a night's recording
-        log.debug("reading %s failed: %s", uuid, exc)
-        return ""

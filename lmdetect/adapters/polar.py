@@ -63,7 +63,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import ProtocolError
-from .base import MAX_RANGE_G, MAX_RATE_HZ, DecodedPacket, ReplyChannel, SensorAdapter, StreamInfo
+from .base import (
+    MAX_RANGE_G,
+    MAX_RATE_HZ,
+    DecodedPacket,
+    ReplyChannel,
+    SensorAdapter,
+    StreamInfo,
+    read_text,
+    register_adapter,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..collector.link import Link
@@ -350,6 +359,7 @@ def _response_matcher(op: int) -> Callable[[bytes], bool]:
 
 
 # --------------------------------------------------------------------------- adapter
+@register_adapter
 class PolarAdapter(SensorAdapter):
     """Polar PMD accelerometer stream (H10: raw type 1 frames; Verity Sense: compressed frames)."""
 
@@ -413,8 +423,8 @@ class PolarAdapter(SensorAdapter):
         self.fs_hz = float(selected["sample_rate"])
         self._full_scale_mg = 1000.0 * float(selected.get("range", self.range_g))
         self.on_connection()
-        model = await _read_text(link, MODEL_NUMBER_UUID)
-        firmware = await _read_text(link, FIRMWARE_REVISION_UUID)
+        model = await read_text(link, MODEL_NUMBER_UUID)
+        firmware = await read_text(link, FIRMWARE_REVISION_UUID)
         log.info("Polar ACC stream started: %s", selected)
         return StreamInfo(
             fs_hz=self.fs_hz,
@@ -506,12 +516,3 @@ def _sensor_name(model: str) -> str:
         return "Polar PMD"
     return model if model.lower().startswith("polar") else f"Polar {model}"
 
-
-async def _read_text(link: Link, uuid: str) -> str:
-    if not link.has_characteristic(uuid):
-        return ""
-    try:
-        return bytes(await link.read(uuid)).decode("utf-8", "replace").strip("\x00 ")
-    except Exception as exc:  # an optional string must not stop the recording
-        log.debug("reading %s failed: %s", uuid, exc)
-        return ""

@@ -21,16 +21,15 @@ import datetime as dt
 import io
 import json
 import os
-import platform
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from .._atomic import atomic_path, atomic_write_text
+from .._versions import package_versions
 from ..errors import FormatError, LmdetectError
 from .worker import NightOutcome
 
@@ -96,18 +95,6 @@ def failures_table(outcomes: Iterable[NightOutcome]) -> pd.DataFrame:
     return df
 
 
-def _versions() -> dict[str, str]:
-    from .. import __version__
-
-    out = {"lmdetect": __version__, "python": platform.python_version()}
-    for name in _PACKAGES:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            pass
-    return out
-
-
 def _write_tables(folder: Path, cohort: pd.DataFrame, failures: pd.DataFrame) -> dict[str, Path]:
     paths = {
         "cohort_parquet": folder / "cohort.parquet",
@@ -152,7 +139,7 @@ def write_batch_record(
     counts = {s: sum(o.status == s for o in ordered) for s in ("done", "skipped", "failed")}
     doc = {
         "kind": "batch",
-        "versions": _versions(),
+        "versions": package_versions(_PACKAGES, with_lmdetect=True, missing=None),
         "config_hash": config_hash,
         "config": dict(config),
         "engine": dict(engine),
@@ -369,7 +356,7 @@ def collate(
     files = _write_tables(out, cohort, failures)
     doc = {
         "kind": "collated",
-        "versions": _versions(),
+        "versions": package_versions(_PACKAGES, with_lmdetect=True, missing=None),
         "config_hash": config_hash,
         "config": docs[0].get("config"),
         "reports": reports,

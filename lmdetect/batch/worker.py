@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from .._files import sha256_file
+
 __all__ = [
     "BLAS_THREAD_VARIABLES",
     "NightJob",
@@ -206,22 +208,8 @@ def cohort_row(summary: Mapping[str, Any], job: NightJob) -> dict[str, Any]:
     return row
 
 
-def _sha256(path: str) -> str:
-    from ..errors import FormatError
-    from ..io.night_outputs import sha256_file
-
-    try:
-        return sha256_file(path)
-    except FileNotFoundError:
-        raise FormatError(path, "file not found") from None
-    except IsADirectoryError:
-        raise FormatError(path, "is a folder, not a file") from None
-    except PermissionError:
-        raise FormatError(path, "permission denied") from None
-
-
 def _sidecars(job: NightJob) -> dict[str, str]:
-    return {k: _sha256(p) for k in ("diary", "pad_log", "hypnogram") if (p := getattr(job, k))}
+    return {k: sha256_file(p) for k in ("diary", "pad_log", "hypnogram") if (p := getattr(job, k))}
 
 
 def _load_summary_file(path: Path) -> dict[str, Any] | None:
@@ -388,7 +376,7 @@ def run_night_job(job: NightJob) -> NightOutcome:
     start = time.perf_counter()
     t: dict[str, float] = {}
     try:
-        sha = _sha256(job.path)
+        sha = sha256_file(job.path)
         sidecars = _sidecars(job)
     except Exception as exc:  # noqa: BLE001
         return _failure(job, exc, t, start)
@@ -455,7 +443,7 @@ def run_split_job(job: NightJob) -> tuple[NightOutcome, ...]:
     t: dict[str, float] = {}
     file_dir = Path(job.night_dir)
     try:
-        sha = _sha256(job.path)
+        sha = sha256_file(job.path)
         sidecars = _sidecars(job)
     except Exception as exc:  # noqa: BLE001
         return (_failure(job, exc, t, start),)

@@ -42,6 +42,8 @@ def _positive(text: str) -> int:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..scoring import rule_set_names  # the registry: the one list of rule sets
+
     p.epilog = _EPILOG
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("inputs", nargs="+", metavar="INPUT",
@@ -64,7 +66,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="inputs hold several nights: cut each file noon-to-noon, or at the diary's lights-off/on "
                         "(diary from the manifest), and process every night on its own")
     p.add_argument("--config", metavar="FILE", help="TOML configuration file")
-    p.add_argument("--rules", choices=["wasm2016", "aasm"], help="PLM rule set (default wasm2016)")
+    p.add_argument("--rules", choices=rule_set_names(), help="PLM rule set (default wasm2016)")
     p.add_argument("--max-tasks-per-child", type=_positive, default=None, metavar="N",
                    help="nights per worker process before it is replaced (default 100)")
     p.add_argument("--quiet", action="store_true", help="no progress display")

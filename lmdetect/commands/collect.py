@@ -21,9 +21,6 @@ cleanly (a second Ctrl-C skips the final backfill). The status line goes to stde
 """
 
 _UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0}
-#: --rate and --range when not given (Movesense: 52 Hz, one of its rates; its range is not set).
-_DEFAULT_RATE_HZ = {"open": 50.0, "polar": 50.0, "movesense": 52.0}
-_DEFAULT_RANGE_G = 8.0
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
 
 
@@ -50,11 +47,13 @@ def _positive_float(text: str) -> float:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..adapters import adapter_names  # the registry: the one list of sensors
+
     p.epilog = _EPILOG
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("--device", required=True, metavar="NAME_OR_ADDRESS", help="exact advertised name or Bluetooth address")
     p.add_argument("--out", required=True, metavar="FILE.lmr", help="recording to write (continued if it exists)")
-    p.add_argument("--sensor", choices=["open", "polar", "movesense"], default="open",
+    p.add_argument("--sensor", choices=adapter_names(), default="open",
                    help="sensor protocol (default: open)")
     p.add_argument("--duration", type=parse_duration, metavar="DURATION",
                    help="length of the night from the start of the file, e.g. 8h (default: until stopped)")
@@ -74,24 +73,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def adapter_options(sensor: str, rate_hz: float | None, range_g: float | None) -> dict[str, float]:
-    """Adapter options from ``--rate`` and ``--range`` (None: not given); ConfigError if unusable."""
-    from ..adapters.movesense import RATES_HZ
-    from ..errors import ConfigError
+    """Adapter options from ``--rate`` and ``--range`` (None: not given); ConfigError if unusable.
 
-    rate = _DEFAULT_RATE_HZ.get(sensor, 50.0) if rate_hz is None else float(rate_hz)
-    if sensor != "movesense":
-        return {"rate_hz": rate, "range_g": _DEFAULT_RANGE_G if range_g is None else float(range_g)}
-    # the rate is part of the GSP resource path: there is no "nearest" to fall back on
-    if rate not in RATES_HZ:
-        raise ConfigError(
-            f"--rate {rate:g} is not a Movesense accelerometer rate; choose one of {', '.join(map(str, RATES_HZ))}"
-        )
-    if range_g is not None:
-        raise ConfigError(
-            "--range cannot be used with --sensor movesense: the collector leaves the sensor's range "
-            "(/Meas/Acc/Config) at its own setting and stores values on a +-16 g scale"
-        )
-    return {"rate_hz": rate}
+    Each adapter knows its own defaults and limits (:meth:`SensorAdapter.cli_options`).
+    """
+    from ..adapters import adapter_class
+
+    return adapter_class(sensor).cli_options(rate_hz, range_g)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
+
+from .._files import sha256_file
 
 NAME = "convert"
 HELP = "convert a recording between formats (CWA, GENEActiv, gt3x, EDF/BDF, BIDS-motion, .lmr, CSV)"
@@ -45,14 +46,6 @@ def read_input(path: str | os.PathLike[str], *, tz: str | None = None, start: st
     return read_recording(path, tz=tz, start=start)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def with_provenance(rec: Any, source: str | os.PathLike[str]) -> Any:
     """``rec`` with ``source_file``, ``source_sha256`` and ``lmdetect_version`` in its meta."""
     from .. import __version__
@@ -62,7 +55,7 @@ def with_provenance(rec: Any, source: str | os.PathLike[str]) -> Any:
     meta.update(
         {
             "source_file": path.name,
-            "source_sha256": _sha256(path),
+            "source_sha256": sha256_file(path),
             "lmdetect_version": __version__,
         }
     )
@@ -70,13 +63,15 @@ def with_provenance(rec: Any, source: str | os.PathLike[str]) -> Any:
 
 
 def _print_formats() -> None:
-    from ..io import supported_read_extensions, supported_write_extensions
+    from ..io import supported_read_extensions, supported_write_extensions, unavailable_formats
 
     read, write = supported_read_extensions(), supported_write_extensions()
     print(f"{'extension':<14}{'format':<22}read  write")
     for ext in sorted(set(read) | set(write)):
         name = read.get(ext) or write.get(ext, "")
         print(f"{ext:<14}{name:<22}{'yes' if ext in read else '-':<6}{'yes' if ext in write else '-'}")
+    for reason in unavailable_formats().values():
+        print(f"not available: {reason}")
 
 
 def run(args: argparse.Namespace) -> int:

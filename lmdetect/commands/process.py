@@ -11,6 +11,7 @@ HELP = "detect leg movements and score CLM/PLM in one night (.lmr, .csv or any s
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..scoring import rule_set_names  # the registry: the one list of rule sets
     from ._outputs import add_force
 
     p.add_argument("night", help="recording file (.lmr, .csv, .cwa, .bin, .gt3x, .edf, BIDS motion)")
@@ -28,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--diary", help="RLS diary CSV (rls_episode / lights_off / lights_on rows)")
     p.add_argument("--pad-log", help="vibration-pad log CSV (start, end, intensity)")
     p.add_argument("--hypnogram", help="hypnogram: CSV (onset_s,duration_s,stage) or EDF+ / NSRR XML / RemLogic")
-    p.add_argument("--rules", choices=["wasm2016", "aasm"], help="PLM rule set (default wasm2016)")
+    p.add_argument("--rules", choices=rule_set_names(), help="PLM rule set (default wasm2016)")
     p.add_argument("--config", help="TOML configuration file")
     p.add_argument("--no-report", action="store_true", help="skip report.html")
     p.add_argument("--pdf", action="store_true", help="also write report.pdf (needs lmdetect[report])")

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .._files import sha256_file
 
 if TYPE_CHECKING:
     from ..io.annotations import ScoredEvents
@@ -75,14 +76,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def sha256_of(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def score_events_file(
     path: str | os.PathLike[str],
     rules_name: str = "wasm2016",
@@ -140,7 +133,7 @@ def score_events_file(
             "rule_parameters": rules.to_dict(),
             "lmdetect_version": __version__,
             "input_file": Path(path).name,
-            "input_sha256": sha256_of(path),
+            "input_sha256": sha256_file(path),
             "source_format": events.source_format,
             "start": None if events.start is None else events.start.isoformat(),
             "n_events_ignored": events.n_ignored,

@@ -14,6 +14,7 @@ from ._registry import (
     register_writer,
     supported_read_extensions,
     supported_write_extensions,
+    unavailable_formats,
     write_recording,
 )
 from ._registry import read_recording as _read_with_options
@@ -26,6 +27,7 @@ __all__ = [
     "register_writer",
     "supported_read_extensions",
     "supported_write_extensions",
+    "unavailable_formats",
     "write_recording",
 ]
 

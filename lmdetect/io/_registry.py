@@ -1,6 +1,10 @@
 """Extension registry of recording readers and writers.
 
-Each format module registers itself with :func:`register_reader` / :func:`register_writer`.
+Each format module registers itself with :func:`register_reader` / :func:`register_writer`; there
+is no list of format modules to keep. On first use every public module of :mod:`lmdetect.io` that
+calls one of them is imported (:mod:`lmdetect._discovery`), so adding a format is adding its
+module. A module whose optional dependency is not installed is reported by
+:func:`unavailable_formats` (and in the "unsupported extension" error) with the extra to install.
 :func:`read_recording` picks the reader by the file's extension; unknown extensions get an error
 with the closest supported ones ("did you mean").
 """
@@ -9,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import importlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +30,7 @@ __all__ = [
     "supported_read_extensions",
     "supported_write_extensions",
     "format_for_path",
+    "unavailable_formats",
 ]
 
 Reader = Callable[..., Recording]
@@ -42,30 +46,21 @@ class _Entry:
 _READERS: dict[str, _Entry] = {}
 _WRITERS: dict[str, _Entry] = {}
 
-#: Modules that register formats; imported on first use so ``import lmdetect`` stays cheap.
-_FORMAT_MODULES: tuple[str, ...] = (
-    "lmdetect.io.native",
-    "lmdetect.io.csv",
-    "lmdetect.io.cwa",
-    "lmdetect.io.geneactiv",
-    "lmdetect.io.gt3x",
-    "lmdetect.io.edf",
-    "lmdetect.io.bids_motion",
-)
+#: Format modules that could not be imported (module name -> reason with the extra to install).
+_UNAVAILABLE: dict[str, str] = {}
 _loaded = False
 
 
 def _load() -> None:
+    # format modules are found on first use, not at import, so ``import lmdetect`` stays cheap
     global _loaded
     if _loaded:
         return
     _loaded = True
-    for mod in _FORMAT_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:  # a format module that is not built yet is skipped
-            if exc.name != mod:
-                raise
+    from .._discovery import import_registering_modules
+
+    package = __name__.rsplit(".", 1)[0]
+    _UNAVAILABLE.update(import_registering_modules(package, ("register_reader(", "register_writer(")))
 
 
 def _ext(path: str | os.PathLike[str]) -> str:
@@ -98,13 +93,21 @@ def supported_write_extensions() -> dict[str, str]:
     return {k: v.name for k, v in sorted(_WRITERS.items())}
 
 
+def unavailable_formats() -> dict[str, str]:
+    """Format modules that cannot be used here: ``{module: reason}``, the reason naming the
+    missing package and the ``pip install 'lmdetect[extra]'`` that brings it."""
+    _load()
+    return dict(_UNAVAILABLE)
+
+
 def _unsupported(path: str | os.PathLike[str], ext: str, table: dict[str, _Entry], what: str) -> FormatError:
     choices = sorted(table)
     close = difflib.get_close_matches(ext, choices, n=2, cutoff=0.5)
     hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    missing = f" Not available: {'; '.join(_UNAVAILABLE.values())}." if _UNAVAILABLE else ""
     return FormatError(
         path,
-        f"cannot {what} files with extension {ext or '(none)'!r}{hint} Supported: {', '.join(choices)}",
+        f"cannot {what} files with extension {ext or '(none)'!r}{hint} Supported: {', '.join(choices)}{missing}",
     )
 
 

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from .._atomic import atomic_path, atomic_write_text
+from .._files import sha256_file_or_none
 from ..errors import FormatError, LmdetectError
 from ..summary.multinight import (
     DEFAULT_METRIC,
@@ -374,15 +375,6 @@ def match_night_labels(
     return out
 
 
-def _sha256_bytes(path: Path) -> str | None:
-    import hashlib
-
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
 def multinight_document(
     summary: MultiNightSummary,
     folders: Sequence[NightFolder],
@@ -404,7 +396,7 @@ def multinight_document(
                 "folder": str(f.path),
                 "input_file": s.get("input_file"),
                 "input_sha256": s.get("input_sha256"),
-                "summary_sha256": _sha256_bytes(f.path / "summary.json"),
+                "summary_sha256": sha256_file_or_none(f.path / "summary.json"),
                 "config_hash": s.get("config_hash"),
                 "rule_set": s.get("rule_set"),
                 "lmdetect_version": s.get("lmdetect_version"),

@@ -14,7 +14,6 @@ either the previous outputs or the complete new set, never a half-written file o
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import contextlib
 import logging
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .._atomic import atomic_write_text, replaced_folder
+from .._files import sha256_file
 from ..config import dump_config_toml
 from ..pipeline import NightResult
 from .outputs import write_events_csv, write_summary_json
@@ -30,17 +30,6 @@ from .outputs import write_events_csv, write_summary_json
 __all__ = ["sha256_file", "night_summary_document", "write_night_outputs"]
 
 log = logging.getLogger(__name__)
-
-
-def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while True:
-            b = fh.read(chunk)
-            if not b:
-                break
-            h.update(b)
-    return h.hexdigest()
 
 
 def night_summary_document(result: NightResult, *, input_path: str | os.PathLike[str] | None = None,

@@ -9,11 +9,9 @@ can check the page against the file.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.metadata
 import json
 import logging
 import os
-import platform
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from .._atomic import atomic_write_text
+from .._versions import package_versions
 from ..config import dump_config_toml
 from ..io.outputs import to_jsonable
 from ..pipeline import NightResult
@@ -84,16 +83,6 @@ def _value_function(summary: Mapping[str, Any], start: dt.datetime) -> Callable[
     return v
 
 
-def _versions() -> list[tuple[str, str]]:
-    out = [("python", platform.python_version())]
-    for name in _VERSIONED:
-        try:
-            out.append((name, importlib.metadata.version(name)))
-        except importlib.metadata.PackageNotFoundError:
-            out.append((name, "not installed"))
-    return out
-
-
 def _metric_groups() -> list[dict[str, Any]]:
     groups: dict[str, list[Any]] = {}
     for c in NIGHT_METRIC_COLUMNS:
@@ -121,7 +110,7 @@ def _context(result: NightResult, doc: dict[str, Any], *, dpi: float) -> dict[st
         "tib_from": tib_from(doc),
         "methods": methods_paragraphs(result.config, doc),
         "references": references(result.config, doc),
-        "versions": _versions(),
+        "versions": list(package_versions(_VERSIONED).items()),
         "config_toml": dump_config_toml(result.config),
     }
 

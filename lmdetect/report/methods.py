@@ -12,25 +12,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..config import Config
-from ..scoring import get_rule_set
+from ..scoring import WASM2016, get_rule_set
 from ..scoring.imi import LINEAR_BIN_S, LINEAR_MAX_S, LOG_BIN_LN, LOG_MAX_LN
 from ..scoring.rules import RuleSet
 from ..summary.night import metric_value
 
 __all__ = ["REFERENCES", "methods_paragraphs", "methods_text", "references", "tib_from", "ACTIGRAPHY_NOTE"]
 
-#: Full references, by short key.
+#: Full references, by short key (a rule set's own reference is on its class: ``RuleSet.reference``).
 REFERENCES: dict[str, str] = {
-    "wasm2016": (
-        "Ferri R, Fulda S, Allen RP, et al. World Association of Sleep Medicine (WASM) 2016 standards for "
-        "recording and scoring leg movements in polysomnograms developed by a joint task force from the "
-        "IRLSSG and the EURLSSG. Sleep Med 2016;21:1-11. doi:10.1016/j.sleep.2015.11.018"
-    ),
-    "aasm": (
-        "Berry RB, Brooks R, Gamaldo CE, et al. The AASM Manual for the Scoring of Sleep and Associated "
-        "Events: Rules, Terminology and Technical Specifications, version 2.x. Darien, IL: American Academy "
-        "of Sleep Medicine; 2012-2018."
-    ),
     "ferri2006": (
         "Ferri R, Zucconi M, Manconi M, et al. New approaches to the study of periodic leg movements during "
         "sleep in restless legs syndrome. Sleep 2006;29:759-769."
@@ -59,12 +49,6 @@ ACTIGRAPHY_NOTE = (
     "electromyography for the diagnosis of periodic limb movement disorder (Smith et al., J Clin Sleep "
     "Med 2018, recommendation 8). Use these numbers to follow a person over nights, not to diagnose PLMD."
 )
-
-_RULE_CITE = {
-    "wasm2016": "WASM 2016 rules (Ferri et al., Sleep Med 2016)",
-    "aasm": "AASM scoring manual rules (Berry et al., AASM 2012-2018)",
-}
-
 
 def _g(x: float) -> str:
     """Compact number: 0.5, 10, 1500."""
@@ -191,7 +175,7 @@ def _scoring(rules: RuleSet) -> str:
         else f"a CLM following the previous one by less than {_g(rules.imi_min_s)} s was skipped"
     )
     return (
-        f"Movements were scored with the {_RULE_CITE.get(rules.name, rules.name)}. A candidate leg movement "
+        f"Movements were scored with the {rules.citation or rules.name + ' rules'}. A candidate leg movement "
         f"(CLM) is an LM of {_g(rules.lm_min_duration_s)}-{_g(rules.clm_max_duration_mono_s)} s; {bil}. A "
         "PLM "
         f"series is at least {rules.min_series_length} consecutive CLMs with onset-to-onset intervals (IMI) "
@@ -308,12 +292,14 @@ def methods_text(config: Config, summary: Mapping[str, Any] | None = None) -> st
 
 def references(config: Config, summary: Mapping[str, Any] | None = None) -> list[str]:
     """Full references of the works the methods text cites, in citation order."""
-    keys = [config.rules if config.rules in REFERENCES else "wasm2016"]
-    if config.rules != "wasm2016":
-        keys.append("wasm2016")  # the detection paragraph refers to its EMG rules
+    rules = get_rule_set(config.rules)
+    refs = [rules.reference] if rules.reference else []
+    if rules.name != WASM2016.name:
+        refs.append(WASM2016.reference)  # the detection paragraph refers to its EMG rules
+    keys: list[str] = []
     if str((summary or {}).get("sleep_source", "actigraphy")) != "hypnogram":
         keys.append("cole1992")
         if config.sleepwake.rescore:
             keys.append("webster1982")
     keys += ["ferri2006", "plmscore", "smith2018"]
-    return [REFERENCES[k] for k in keys]
+    return refs + [REFERENCES[k] for k in keys]

@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import importlib.metadata
 import json
 import logging
 import math
 import os
-import platform
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +33,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter
 from markupsafe import Markup, escape
 
 from .._atomic import atomic_write_text
+from .._versions import package_versions
 from ..io.multinight import NightFolder
 from ..summary.multinight import (
     DATE_COLUMN,
@@ -82,6 +81,8 @@ KEY_COLUMNS: tuple[str, ...] = (
 GROUP_COLORS: dict[bool, str] = {True: COLORS["pad_log"], False: COLORS["clm"]}
 
 _H = 3600.0
+#: Libraries whose versions the report lists.
+_VERSIONED = ("numpy", "scipy", "pandas", "matplotlib", "jinja2")
 _DECIMALS = {c.label: c.decimals for c in NIGHT_METRIC_COLUMNS}
 
 _REFERENCES = (
@@ -465,16 +466,6 @@ def _stat_function(doc: Mapping[str, Any]) -> Any:
     return stat
 
 
-def _versions() -> list[tuple[str, str]]:
-    out = [("python", platform.python_version())]
-    for name in ("numpy", "scipy", "pandas", "matplotlib", "jinja2"):
-        try:
-            out.append((name, importlib.metadata.version(name)))
-        except importlib.metadata.PackageNotFoundError:
-            out.append((name, "not installed"))
-    return out
-
-
 def _night_link(folder: NightFolder, out_dir: Path | None) -> str | None:
     report = folder.path / "report.html"
     if out_dir is None or not report.is_file():
@@ -526,7 +517,7 @@ def _context(
         "pad_col": PAD_COLUMN,
         "evidence_col": EVIDENCE_COLUMN,
         "references": _REFERENCES,
-        "versions": _versions(),
+        "versions": list(package_versions(_VERSIONED).items()),
     }
 
 

@@ -62,6 +62,12 @@ class AASM(RuleSet):
     """
 
     name = "aasm"
+    citation = "AASM scoring manual rules (Berry et al., AASM 2012-2018)"
+    reference = (
+        "Berry RB, Brooks R, Gamaldo CE, et al. The AASM Manual for the Scoring of Sleep and Associated "
+        "Events: Rules, Terminology and Technical Specifications, version 2.x. Darien, IL: American Academy "
+        "of Sleep Medicine; 2012-2018."
+    )
 
     lm_min_duration_s: float = 0.5
     same_leg_merge_gap_s: float = 0.5

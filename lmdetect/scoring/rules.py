@@ -4,6 +4,11 @@ A rule set is a frozen, validated parameter dataclass (see :class:`lmdetect._par
 base class :class:`RuleSet` declares every field the scoring logic reads and validates them; it
 holds **no constants**. The numbers, and the citation for each, live only in the concrete rule
 sets: :class:`lmdetect.scoring.wasm2016.WASM2016` and :class:`lmdetect.scoring.aasm.AASM`.
+
+The registry is the one list of rule sets: ``Config(rules=...)``, :func:`lmdetect.process_night`,
+batch and the CLI's ``--rules`` choices all read it. A rule set is a module of this package whose
+class carries ``@register_rule_set``; it is found on first use (:mod:`lmdetect._discovery`), so
+adding one touches its own file only.
 """
 
 from __future__ import annotations
@@ -82,6 +87,10 @@ class RuleSet(Params):
 
     #: Name used in outputs (``summary.json`` ``rule_set``) and by :func:`get_rule_set`.
     name: ClassVar[str] = ""
+    #: How a methods text names the rules, with a short citation.
+    citation: ClassVar[str] = ""
+    #: The full reference of the standard, for a report's reference list.
+    reference: ClassVar[str] = ""
 
     lm_min_duration_s: float
     same_leg_merge_gap_s: float
@@ -167,13 +176,22 @@ def rule_set_names() -> tuple[str, ...]:
     return tuple(sorted(_REGISTRY))
 
 
+_loaded = False
+
+
 def _load() -> None:
-    # importing the modules registers the classes
-    from . import aasm, wasm2016  # noqa: F401
+    # importing the modules registers the classes; found by their decorator, not listed here
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    from .._discovery import import_registering_modules
+
+    import_registering_modules(__name__.rsplit(".", 1)[0], ("@register_rule_set",))
 
 
 def get_rule_set(name: str | RuleSet, **overrides: Any) -> RuleSet:
-    """The rule set called ``name`` (``"wasm2016"`` or ``"aasm"``), optionally with fields changed.
+    """The rule set called ``name`` (see :func:`rule_set_names`), optionally with fields changed.
 
     Parameters
     ----------

@@ -7,6 +7,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from ..errors import ConfigError
 from ..model import LM_COLUMNS
 from ._common import EPS_S, SLEEP_STAGES, WAKE_STAGE
 from .arousal import arousal_associated
@@ -102,6 +103,12 @@ def score_lms(
     -----
     The rules and the choices made where the standards are ambiguous are in docs/scoring.md.
     """
+    if not isinstance(rules, RuleSet):
+        # the class itself (WASM2016 rather than WASM2016()) reads its defaults as attributes and
+        # would seem to work until a method or a changed field is needed
+        raise ConfigError(
+            f"rules must be a RuleSet instance such as WASM2016() or get_rule_set(name), got {rules!r}"
+        )
     mono = prepare_lms(lms)
     n_outside = 0
     if period is not None:

@@ -69,6 +69,12 @@ class WASM2016(RuleSet):
     """
 
     name = "wasm2016"
+    citation = "WASM 2016 rules (Ferri et al., Sleep Med 2016)"
+    reference = (
+        "Ferri R, Fulda S, Allen RP, et al. World Association of Sleep Medicine (WASM) 2016 standards for "
+        "recording and scoring leg movements in polysomnograms developed by a joint task force from the "
+        "IRLSSG and the EURLSSG. Sleep Med 2016;21:1-11. doi:10.1016/j.sleep.2015.11.018"
+    )
 
     lm_min_duration_s: float = 0.5
     same_leg_merge_gap_s: float = 0.5

@@ -84,3 +84,26 @@ def test_base_class_holds_no_constants():
     with pytest.raises(TypeError):
         RuleSet()  # type: ignore[call-arg]
     assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(RuleSet))
+
+
+def test_score_lms_refuses_a_rule_set_class():
+    """The class reads its defaults as attributes, so passing it seemed to work (pipeline did)."""
+    import pandas as pd
+
+    from lmdetect.scoring import score_lms
+
+    lms = pd.DataFrame({"onset_s": [0.0, 20.0], "duration_s": [1.0, 1.0], "side": "left", "kind": "lm"})
+    with pytest.raises(ConfigError, match="RuleSet instance"):
+        score_lms(lms, WASM2016)  # type: ignore[arg-type]
+    assert len(score_lms(lms, WASM2016())) == 2
+
+
+def test_process_night_with_actigraphy_sleep_scores_the_load_with_a_rule_set_instance():
+    from lmdetect import Config, process_night
+    from tests.synth import add_burst, quiet, recording
+
+    a = quiet(1800.0, 25.0)
+    for k in range(6):
+        add_burst(a, 25.0, 600.0 + 25.0 * k, 2.0, 0.3)
+    result = process_night(recording(a, 25.0), Config(rules="aasm"))
+    assert result.summary["rule_set"] == "aasm" and result.summary["sleep_source"] == "actigraphy"
