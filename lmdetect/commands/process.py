@@ -28,8 +28,9 @@ def run(args: argparse.Namespace) -> int:
     from ..io import read_recording
     from ..io.diary import read_diary, read_pad_log
     from ..io.hypnogram import read_hypnogram
-    from ..io.night_outputs import sha256_file, write_night_outputs
+    from ..outputs import write_night_outputs
     from ..pipeline import process_night
+    from ..results.night_folder import sha256_file
 
     config = load_config(args.config) if args.config else Config()
     if args.rules:

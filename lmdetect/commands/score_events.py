@@ -19,7 +19,8 @@ from typing import Any
 from .. import __version__
 from ..errors import LmdetectError
 from ..io.annotations import SCORED_EVENT_FORMATS, ScoredEvents, read_hypnogram_csv, read_scored_events
-from ..io.outputs import write_events_csv, write_summary_json
+from ..io.annotations.events_csv import write_events_csv
+from ..results.summary_json import write_summary_json
 from ..scoring import SleepInfo, get_rule_set, night_indices, rule_set_names, score_lms
 
 __all__ = ["NAME", "HELP", "add_arguments", "run", "score_events_file"]

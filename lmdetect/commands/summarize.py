@@ -38,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io.multinight import summarize_nights
+    from ..outputs import summarize_nights
 
     if args.n_boot < 100:
         raise ConfigError(f"--n-boot must be at least 100, got {args.n_boot}")

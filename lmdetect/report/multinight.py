@@ -35,7 +35,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter
 from markupsafe import Markup, escape
 
 from .._atomic import atomic_write_text
-from ..io.multinight import NightFolder
+from ..results.multinight import NightFolder
 from ..summary.multinight import (
     DATE_COLUMN,
     EVIDENCE_COLUMN,
@@ -547,7 +547,7 @@ def render_multinight_report(
     folders
         The nights as read, by their label in ``summary.table``.
     document
-        The ``multinight.json`` content (:func:`lmdetect.io.multinight.multinight_document`).
+        The ``multinight.json`` content (:func:`lmdetect.results.multinight.multinight_document`).
     out_dir
         Folder the report will be written to; when given, each night links to its
         ``report.html`` by a relative path.

@@ -1,6 +1,7 @@
-"""The I/O of multi-night summaries: night folders and label files in, the night table and report out.
+"""Multi-night results: night folders and label files in, the night table, statistics and report out.
 
-:func:`summarize_nights` is what ``lmdetect summarize`` runs: it reads the output folders of
+:func:`write_multinight_folder` is what ``lmdetect summarize`` runs
+(through ``lmdetect.outputs.summarize_nights``, which adds the report renderer): it reads the output folders of
 ``lmdetect process`` (or ``lmdetect batch``), builds the night table and its statistics
 (:mod:`lmdetect.summary.multinight`) and writes into the output folder (staged, then moved into
 place when every file succeeded):
@@ -12,7 +13,8 @@ place when every file succeeded):
     The statistics (trends, averages, pad vs no-pad ratio with its bootstrap interval and method,
     cautions) and each night's provenance.
 ``multinight.html``
-    The self-contained multi-night report (needs the ``report`` extra).
+    The self-contained multi-night report, when a renderer is given (:mod:`lmdetect.report`
+    renders it; this module never imports the report package).
 
 A night folder holds ``summary.json`` (required) and ``events.csv`` / ``epochs.csv`` (used for
 the multi-night timeline when present). :func:`find_night_folders` also accepts a batch output
@@ -38,7 +40,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +56,7 @@ from ..summary.multinight import (
     multinight_table,
     night_date,
 )
-from .outputs import to_jsonable
+from .summary_json import to_jsonable
 
 __all__ = [
     "NightFolder",
@@ -67,11 +69,12 @@ __all__ = [
     "match_night_labels",
     "multinight_document",
     "SummarizeResult",
-    "summarize_nights",
+    "MultiNightRenderer",
+    "write_multinight_folder",
     "OUTPUT_NAMES",
 ]
 
-#: Files written by :func:`summarize_nights`, by key.
+#: Files written by :func:`write_multinight_folder`, by key.
 OUTPUT_NAMES: dict[str, str] = {
     "table_csv": "multinight.csv",
     "table_parquet": "multinight.parquet",
@@ -418,9 +421,14 @@ def multinight_document(
     return to_jsonable(doc)  # type: ignore[no-any-return]
 
 
+#: Renders the multi-night report: (summary, nights by label, multinight.json document, output
+#: folder) -> HTML text.
+MultiNightRenderer = Callable[[MultiNightSummary, "dict[str, NightFolder]", "dict[str, Any]", Path], str]
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class SummarizeResult:
-    """What :func:`summarize_nights` computed and wrote.
+    """What :func:`write_multinight_folder` computed and wrote.
 
     Attributes
     ----------
@@ -440,7 +448,7 @@ class SummarizeResult:
     files: dict[str, Path]
 
 
-def summarize_nights(
+def write_multinight_folder(
     dirs: Iterable[str | os.PathLike[str]],
     out_dir: str | os.PathLike[str],
     *,
@@ -449,8 +457,7 @@ def summarize_nights(
     n_boot: int = 10_000,
     seed: int = 0,
     confidence: float = 0.95,
-    report: bool = True,
-    dpi: float = 100,
+    render: MultiNightRenderer | None = None,
 ) -> SummarizeResult:
     """Summarise several processed nights into a table, statistics and a report (``lmdetect summarize``).
 
@@ -466,10 +473,8 @@ def summarize_nights(
         Night-table column compared between pad and no-pad nights.
     n_boot, seed, confidence
         Bootstrap settings (:func:`lmdetect.summary.multinight.pad_comparison`).
-    report
-        Also write ``multinight.html`` (needs the ``report`` extra: matplotlib, jinja2).
-    dpi
-        Resolution of the report's figures.
+    render
+        Renders ``multinight.html``; None writes no report (and removes an earlier one).
 
     Everything is read, computed and rendered before the first file is written, so bad input
     leaves nothing behind; the files are then written to a staging folder and moved into place
@@ -490,11 +495,7 @@ def summarize_nights(
     by_label = dict(zip(nights, folders))
     ordered = {n: by_label[n] for n in table["Night"]}
     out = Path(out_dir)
-    html = None
-    if report:
-        from ..report.multinight import render_multinight_report  # lazy: matplotlib, jinja2
-
-        html = render_multinight_report(summary, ordered, doc, out_dir=out, dpi=dpi)
+    html = None if render is None else render(summary, ordered, doc, out)
     out.mkdir(parents=True, exist_ok=True)
     # written into a staging folder and moved into place only when every file succeeded, so a
     # failure never leaves a table and a report that disagree

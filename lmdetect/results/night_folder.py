@@ -6,9 +6,10 @@ DIR/events.tsv     the same with RLS episodes and pad sessions, BIDS events (+ e
 DIR/events_annotations.edf  the same as annotation-only EDF+ (when edfio is installed)
 DIR/epochs.csv     30-s sleep/wake epochs with activity
 DIR/config.toml    the exact configuration used
-DIR/report.html    the per-night report (when lmdetect[report] is installed and asked for)
+DIR/report.html    the per-night report (rendered by :mod:`lmdetect.report`, passed in as a renderer)
 
-Every file is written atomically (temporary name, then rename), so an interrupted run never leaves a
+:func:`write_night_folder` writes what it is given; it never imports :mod:`lmdetect.report`
+(``lmdetect.outputs.write_night_outputs`` adds the report renderers). Every file is written atomically (temporary name, then rename), so an interrupted run never leaves a
 half-written output behind.
 """
 
@@ -20,15 +21,21 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from .._atomic import atomic_write_text
 from ..config import dump_config_toml
+from ..io.annotations.events_csv import write_events_csv
 from ..pipeline import NightResult
-from .outputs import write_events_csv, write_summary_json
+from .summary_json import to_jsonable, write_summary_json
 
-__all__ = ["sha256_file", "night_summary_document", "write_night_outputs"]
+__all__ = ["sha256_file", "night_summary_document", "write_night_folder", "NightFileWriter"]
+
+#: Writes one extra file of the night folder: called with the night, the summary document and the
+#: (staging) path to write.
+NightFileWriter = Callable[[NightResult, Mapping[str, Any], Path], object]
 
 log = logging.getLogger(__name__)
 
@@ -59,20 +66,42 @@ def night_summary_document(result: NightResult, *, input_path: str | os.PathLike
     return doc
 
 
-def write_night_outputs(
+def write_night_folder(
     result: NightResult,
     out_dir: str | os.PathLike[str],
     *,
     input_path: str | os.PathLike[str] | None = None,
     input_sha256: str | None = None,
-    report: bool = False,
-    pdf: bool = False,
+    summary: Mapping[str, Any] | None = None,
+    extra: Mapping[str, tuple[str, NightFileWriter]] | None = None,
 ) -> dict[str, Path]:
     """Write summary.json, events.csv, events.tsv/.json, events_annotations.edf, epochs.csv,
-    config.toml (and report.html / report.pdf)."""
+    config.toml and the ``extra`` files (report.html / report.pdf) of one night.
+
+    Parameters
+    ----------
+    result
+        The processed night.
+    out_dir
+        The night folder (created if missing).
+    input_path, input_sha256
+        The recording processed and its SHA-256 (computed from ``input_path`` when not given).
+    summary
+        The summary document (:func:`night_summary_document`); built here when not given.
+    extra
+        More files by key: ``(file name, writer)``, written into the staging folder with the
+        others (e.g. ``{"report": ("report.html", write_report)}``).
+
+    Returns
+    -------
+    dict
+        The files written, by key (``summary``, ``events``, ``epochs``, ``config``, ...).
+    """
     final = Path(out_dir)
     final.mkdir(parents=True, exist_ok=True)
-    doc = night_summary_document(result, input_path=input_path, input_sha256=input_sha256)
+    if summary is None:
+        summary = night_summary_document(result, input_path=input_path, input_sha256=input_sha256)
+    doc = summary
     # Everything is written into a staging folder first and moved into place only when every
     # file succeeded: a failure (disk full, a plotting error) never leaves a partial set, and an
     # older complete set is replaced file by file with summary.json last.
@@ -86,27 +115,20 @@ def write_night_outputs(
             "summary": out / "summary.json",
         }
         write_events_csv(paths["events"], result.events)
-        from .bids_events import write_bids_events
+        from ..io.bids_events import write_bids_events
 
         paths.update(write_bids_events(result, out / "events.tsv", summary=doc))
         if importlib.util.find_spec("edfio") is not None:
-            from .edf_annotations import write_night_edf_annotations
+            from ..io.edf_annotations import write_night_edf_annotations
 
             paths["events_edf"] = write_night_edf_annotations(result, out / "events_annotations.edf", summary=doc)
         else:
             log.warning("events_annotations.edf skipped: install lmdetect[edf] (edfio)")
         atomic_write_text(paths["epochs"], result.epochs.to_csv(index=False, float_format="%.6g"))
         atomic_write_text(paths["config"], dump_config_toml(result.config))
-        if report:
-            from ..report import write_night_report  # lazy: matplotlib/jinja2
-
-            paths["report"] = out / "report.html"
-            write_night_report(result, paths["report"], summary=doc)
-            if pdf:
-                from ..report import write_night_report_pdf
-
-                paths["report_pdf"] = out / "report.pdf"
-                write_night_report_pdf(result, paths["report_pdf"], summary=doc)
+        for key, (name, write) in (extra or {}).items():
+            paths[key] = out / name
+            write(result, to_jsonable(doc), paths[key])  # the values exactly as in summary.json
         write_summary_json(paths["summary"], doc)
         # summary last: its presence marks a complete set of outputs (batch resumability)
         moved: dict[str, Path] = {}

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from firmware_sim.night import simulate_night
-from lmdetect.io.night_outputs import write_night_outputs
+from lmdetect.outputs import write_night_outputs
 from lmdetect.pipeline import process_night
 
 
@@ -22,7 +22,7 @@ def test_outputs_are_complete_and_record_provenance(tmp_path, result):
 
 
 def test_a_failure_leaves_no_partial_outputs(tmp_path, result, monkeypatch):
-    import lmdetect.io.night_outputs as no
+    import lmdetect.results.night_folder as no
 
     def boom(*a, **k):
         raise OSError("disk full")
