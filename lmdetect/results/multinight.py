@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -56,6 +57,7 @@ from ..summary.multinight import (
     multinight_table,
     night_date,
 )
+from .night_summary import NightSummary, SummarySchemaError
 from .summary_json import to_jsonable
 
 __all__ = [
@@ -97,7 +99,7 @@ class NightFolder:
     path
         The folder.
     summary
-        The ``summary.json`` document.
+        The ``summary.json`` document (:attr:`night` is its typed form).
     events
         ``events.csv`` (onset_s, duration_s, is_clm, in_plm_series) or None when absent.
     epochs
@@ -109,17 +111,20 @@ class NightFolder:
     events: pd.DataFrame | None
     epochs: pd.DataFrame | None
 
+    @functools.cached_property
+    def night(self) -> NightSummary:
+        """The summary, typed (:class:`lmdetect.results.night_summary.NightSummary`)."""
+        return NightSummary.from_dict(self.summary)
+
     @property
     def night_id(self) -> str:
         """The batch night id when the night came from ``lmdetect batch``, else the folder name."""
-        batch = self.summary.get("batch")
-        nid = batch.get("night_id") if isinstance(batch, dict) else None
+        nid = self.night.batch.night_id
         return str(nid) if nid else self.path.name
 
     @property
     def participant(self) -> str:
-        batch = self.summary.get("batch")
-        return str(batch.get("participant") or "") if isinstance(batch, dict) else ""
+        return str(self.night.batch.participant or "")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,6 +189,10 @@ def _read_summary(path: Path) -> dict[str, Any]:
         raise FormatError(path, f"expected a JSON object, got {type(doc).__name__}")
     if not isinstance(doc.get("recording_start"), str):
         raise FormatError(path, "no recording_start: not a night summary written by `lmdetect process`")
+    try:
+        NightSummary.from_dict(doc)  # checks the schema version
+    except SummarySchemaError as exc:
+        raise FormatError(path, str(exc)) from None
     return doc
 
 

@@ -29,6 +29,7 @@ from .._atomic import atomic_write_text
 from ..config import dump_config_toml
 from ..io.annotations.events_csv import write_events_csv
 from ..pipeline import NightResult
+from .night_summary import SCHEMA_VERSION
 from .summary_json import to_jsonable, write_summary_json
 
 __all__ = ["sha256_file", "night_summary_document", "write_night_folder", "NightFileWriter"]
@@ -53,10 +54,12 @@ def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
 
 def night_summary_document(result: NightResult, *, input_path: str | os.PathLike[str] | None = None,
                            input_sha256: str | None = None) -> dict[str, Any]:
-    """summary.json content: the night summary plus provenance."""
+    """summary.json content: the night summary plus provenance and its ``schema_version``
+    (:class:`lmdetect.results.night_summary.NightSummary` is its typed form)."""
     from .. import __version__
 
     doc = dict(result.summary)
+    doc["schema_version"] = SCHEMA_VERSION
     doc["lmdetect_version"] = __version__
     doc["config"] = result.config.to_dict()
     doc["recording"] = result.recording_info
