@@ -182,10 +182,10 @@ def version_key(version: str) -> str:
 def cohort_row(summary: Mapping[str, Any], job: NightJob) -> dict[str, Any]:
     """One cohort-table row: ids, input path and checksum, the night's metrics, provenance, covariates.
 
-    The metrics carry the display names of the per-night report
-    (:func:`lmdetect.summary.night.night_metrics_row`), so a number has one name everywhere.
+    The metrics carry the snake_case cohort columns with units
+    (:data:`lmdetect.results.cohort.COHORT_METRIC_COLUMNS`).
     """
-    from ..summary.night import night_metrics_row
+    from ..results.cohort import cohort_metrics
 
     row: dict[str, Any] = {
         "night_id": job.night_id,
@@ -194,7 +194,7 @@ def cohort_row(summary: Mapping[str, Any], job: NightJob) -> dict[str, Any]:
         "input_path": job.input_path,
         "input_sha256": summary.get("input_sha256"),
     }
-    for k, v in night_metrics_row(summary).items():
+    for k, v in cohort_metrics(summary).items():
         row.setdefault(k, v)
     row.setdefault("config_hash", summary.get("config_hash"))
     row.setdefault("lmdetect_version", summary.get("lmdetect_version"))
