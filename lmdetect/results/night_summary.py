@@ -24,10 +24,9 @@ Values are kept as in the document (numbers, strings, lists, None), not converte
 from __future__ import annotations
 
 import dataclasses
-import functools
 import typing
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from ..errors import LmdetectError
 
@@ -56,16 +55,18 @@ UNVERSIONED = 1
 
 _META = ("extra", "absent_keys")
 
-S = TypeVar("S", bound="Section")
-
 
 class SummarySchemaError(LmdetectError, ValueError):
     """A ``summary.json`` has a ``schema_version`` this release cannot read."""
 
 
-@functools.cache
+_FIELDS: dict[type, tuple[tuple[str, type[Section] | None], ...]] = {}
+
+
 def _section_fields(cls: type[Section]) -> tuple[tuple[str, type[Section] | None], ...]:
-    """(name, section class or None) of each data field of ``cls``."""
+    """(name, section class or None) of each data field of ``cls``, worked out once per class."""
+    if cls in _FIELDS:
+        return _FIELDS[cls]
     hints = typing.get_type_hints(cls)
     out = []
     for f in dataclasses.fields(cls):
@@ -74,7 +75,8 @@ def _section_fields(cls: type[Section]) -> tuple[tuple[str, type[Section] | None
         args = typing.get_args(hints[f.name]) or (hints[f.name],)
         sub = next((a for a in args if isinstance(a, type) and issubclass(a, Section)), None)
         out.append((f.name, sub))
-    return tuple(out)
+    _FIELDS[cls] = tuple(out)
+    return _FIELDS[cls]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -94,7 +96,7 @@ class Section:
     absent_keys: frozenset[str] = dataclasses.field(default=frozenset(), repr=False)
 
     @classmethod
-    def from_dict(cls: type[S], doc: Mapping[str, Any]) -> S:
+    def from_dict(cls, doc: Mapping[str, Any]) -> Self:
         """The section of ``doc`` (a JSON object of ``summary.json``); see the module docstring."""
         kwargs: dict[str, Any] = {}
         absent = []
