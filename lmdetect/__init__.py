@@ -40,14 +40,14 @@ _LAZY = {
     "read_diary": "lmdetect.io.diary",
     "read_pad_log": "lmdetect.io.diary",
     "read_hypnogram": "lmdetect.io.hypnogram",
-    "write_night_outputs": "lmdetect.io.night_outputs",
+    "write_night_outputs": "lmdetect.outputs",
     "score_lms": "lmdetect.scoring",
     "night_indices": "lmdetect.scoring",
     "get_rule_set": "lmdetect.scoring",
     "WASM2016": "lmdetect.scoring",
     "AASM": "lmdetect.scoring",
     "evaluate_events": "lmdetect.evaluation",
-    "summarize_nights": "lmdetect.io.multinight",
+    "summarize_nights": "lmdetect.outputs",
 }
 
 __all__ = [

@@ -10,6 +10,7 @@ __all__ = [
     "ConfigError",
     "ProtocolError",
     "DeviceNotFoundError",
+    "LinkError",
 ]
 
 
@@ -56,3 +57,11 @@ class ProtocolError(LmdetectError, ValueError):
 
 class DeviceNotFoundError(LmdetectError):
     """The requested BLE device was not found while scanning."""
+
+
+class LinkError(LmdetectError):
+    """The BLE link failed: connect refused, connection lost, a GATT operation failed or timed out.
+
+    Raised by the links of :mod:`lmdetect.collector.link` and by the sensor adapters' control
+    channels (so the adapters need not import the collector).
+    """

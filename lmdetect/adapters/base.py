@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import ConfigError, ProtocolError
+from ..errors import ConfigError, LinkError, ProtocolError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..collector.link import Link
@@ -373,8 +373,6 @@ class ReplyChannel:
 
     async def receive(self, match: Callable[[bytes], bool]) -> bytes:
         """Wait for the next reply accepted by ``match`` (continuation of a multi-part reply)."""
-        from ..collector.link import LinkError
-
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout_s
         while True:

@@ -5,8 +5,8 @@ shard of a job array), each atomically:
 
 ``cohort.parquet``, ``cohort.csv``
     One row per successfully processed night (done now or skipped as complete): ``night_id``,
-    ``participant``, ``night``, ``input_path``, ``input_sha256``, then the metrics of the night's
-    ``summary.json`` flattened (nested keys joined with ``.``), then manifest covariates.
+    ``participant``, ``night``, ``input_path``, ``input_sha256``, then the night's metrics in
+    snake_case with units (:mod:`lmdetect.results.cohort`), then manifest covariates.
 ``failures.csv``
     One row per failed night: ``night_id``, ``participant``, ``night``, ``input_path``,
     ``error_type``, ``error``, ``traceback`` (header only when nothing failed).
@@ -72,15 +72,11 @@ def cohort_table(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def _numeric_metrics(df: pd.DataFrame) -> pd.DataFrame:
-    """Numeric metrics as float64 even when every night lacks them (all None would give an untyped
-    column), so shards and reruns always agree on the Parquet schema."""
-    from ..summary.night import NIGHT_METRIC_COLUMNS
+    """The metric columns typed (:func:`lmdetect.results.cohort.cohort_dtypes`), so shards and reruns
+    always agree on the Parquet schema."""
+    from ..results.cohort import cohort_dtypes
 
-    numeric = {c.label for c in NIGHT_METRIC_COLUMNS if c.decimals is not None}
-    for col in df.columns:
-        if col in numeric and df[col].dtype == object:
-            df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
-    return df
+    return cohort_dtypes(df)
 
 
 def failures_table(outcomes: Iterable[NightOutcome]) -> pd.DataFrame:

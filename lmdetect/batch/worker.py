@@ -187,10 +187,10 @@ def version_key(version: str) -> str:
 def cohort_row(summary: Mapping[str, Any], job: NightJob) -> dict[str, Any]:
     """One cohort-table row: ids, input path and checksum, the night's metrics, provenance, covariates.
 
-    The metrics carry the display names of the per-night report
-    (:func:`lmdetect.summary.night.night_metrics_row`), so a number has one name everywhere.
+    The metrics carry the snake_case cohort columns with units
+    (:data:`lmdetect.results.cohort.COHORT_METRIC_COLUMNS`).
     """
-    from ..summary.night import night_metrics_row
+    from ..results.cohort import cohort_metrics
 
     row: dict[str, Any] = {
         "night_id": job.night_id,
@@ -199,7 +199,7 @@ def cohort_row(summary: Mapping[str, Any], job: NightJob) -> dict[str, Any]:
         "input_path": job.input_path,
         "input_sha256": summary.get("input_sha256"),
     }
-    for k, v in night_metrics_row(summary).items():
+    for k, v in cohort_metrics(summary).items():
         row.setdefault(k, v)
     row.setdefault("config_hash", summary.get("config_hash"))
     row.setdefault("lmdetect_version", summary.get("lmdetect_version"))
@@ -245,7 +245,7 @@ def _clear(night_dir: Path) -> None:
     """Remove a night's earlier outputs, summary.json first, so the folder never looks complete while stale.
 
     The folder belongs to the batch (``DIR/nights/<id>/``): every file in it is an output of
-    :func:`~lmdetect.io.night_outputs.write_night_outputs` or a temporary file of an interrupted
+    :func:`~lmdetect.outputs.write_night_outputs` or a temporary file of an interrupted
     write. Sub-folders are left alone.
     """
     with contextlib.suppress(FileNotFoundError):
@@ -280,8 +280,10 @@ def _process(job: NightJob, sha: str, sidecars: Mapping[str, str], t: dict[str, 
              load: Callable[[], _NightData]) -> dict[str, Any]:
     from ..config import Config
     from ..errors import LmdetectError
-    from ..io.night_outputs import write_night_outputs
+    from ..outputs import write_night_outputs
     from ..pipeline import process_night
+    from ..results.night_folder import night_summary_document
+    from ..results.summary_json import to_jsonable
 
     config = Config.from_dict(job.config)
     if config.hash() != job.config_hash:
@@ -310,13 +312,13 @@ def _process(job: NightJob, sha: str, sidecars: Mapping[str, str], t: dict[str, 
     if job.tz:
         batch_info["tz"] = job.tz
     result = dataclasses.replace(result, summary={**result.summary, "batch": batch_info})
-    write_night_outputs(result, job.night_dir, input_path=job.path, input_sha256=sha, report=job.reports)
+    doc = night_summary_document(result, input_path=job.path, input_sha256=sha)
+    write_night_outputs(result, job.night_dir, input_path=job.path, input_sha256=sha, report=job.reports,
+                        summary=doc)
     t3 = time.perf_counter()
     t.update(read=t.get("read", 0.0) + t1 - t0, process=t2 - t1, write=t3 - t2)
-    doc = _load_summary(Path(job.night_dir))
-    if doc is None:  # pragma: no cover - write_night_outputs writes it or raises
-        raise LmdetectError(f"{job.night_dir}: summary.json missing after writing")
-    return doc
+    # the values exactly as written to summary.json, without reading the file back
+    return to_jsonable(doc)  # type: ignore[no-any-return]
 
 
 def _base(job: NightJob) -> dict[str, str]:

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from ..errors import DeviceNotFoundError, LmdetectError
+from ..errors import DeviceNotFoundError, LinkError
 from .hostclock import HostClock
 
 __all__ = [
@@ -43,10 +43,6 @@ log = logging.getLogger(__name__)
 NotifyCallback = Callable[[bytes], None]
 #: Called once when the connection is lost without :meth:`Link.disconnect` having been called.
 DisconnectCallback = Callable[[], None]
-
-
-class LinkError(LmdetectError):
-    """The BLE link failed: connect refused, connection lost, a GATT operation failed or timed out."""
 
 
 def normalize_address(text: str) -> str:

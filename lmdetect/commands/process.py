@@ -59,8 +59,9 @@ def run(args: argparse.Namespace) -> int:
     check_output_folder(args.out, args.force)
 
     from ..config import Config, load_config
+    from .._files import sha256_file
     from ..io.night_inputs import read_night_inputs
-    from ..io.night_outputs import sha256_file, write_night_outputs
+    from ..outputs import write_night_outputs
     from ..pipeline import process_night
 
     config = load_config(args.config) if args.config else Config()

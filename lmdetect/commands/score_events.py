@@ -146,7 +146,8 @@ def score_events_file(
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io.outputs import write_events_csv, write_summary_json
+    from ..io.annotations.events_csv import write_events_csv
+    from ..results.summary_json import write_summary_json
     from ._outputs import check_output_folder
 
     check_output_folder(args.out, args.force)

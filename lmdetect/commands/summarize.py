@@ -42,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io.multinight import summarize_nights
+    from ..outputs import summarize_nights
     from ._outputs import check_output_folder
 
     check_output_folder(args.out, args.force)

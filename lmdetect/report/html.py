@@ -21,8 +21,9 @@ from markupsafe import Markup, escape
 from .._atomic import atomic_write_text
 from .._versions import package_versions
 from ..config import dump_config_toml
-from ..io.outputs import to_jsonable
 from ..pipeline import NightResult
+from ..results.night_folder import night_summary_document
+from ..results.summary_json import to_jsonable
 from ..summary.night import NIGHT_METRIC_COLUMNS, format_metric, metric_value
 from ._templates import environment
 from .figures import figure_to_png, night_figures, png_data_uri
@@ -48,15 +49,13 @@ _VERSIONED = ("numpy", "scipy", "pandas", "matplotlib", "jinja2")
 def report_summary(result: NightResult, summary: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The summary document a report shows, in its JSON form (as written to ``summary.json``).
 
-    ``summary`` is the document :func:`lmdetect.io.night_outputs.night_summary_document` built
+    ``summary`` is the document :func:`lmdetect.results.night_folder.night_summary_document` built
     (with provenance); without it one is built from ``result`` (no input checksum).
     """
     if summary is None:
-        from ..io.night_outputs import night_summary_document
-
         summary = night_summary_document(result)
-    # the JSON round trip makes the shown values exactly those of summary.json
-    return json.loads(json.dumps(to_jsonable(summary), allow_nan=False))  # type: ignore[no-any-return]
+    # the JSON form (NaN as None, plain numbers) makes the shown values exactly those of summary.json
+    return to_jsonable(summary)  # type: ignore[no-any-return]
 
 
 def night_title(result: NightResult, summary: Mapping[str, Any]) -> str:

@@ -34,7 +34,7 @@ from markupsafe import Markup, escape
 
 from .._atomic import atomic_write_text
 from .._versions import package_versions
-from ..io.multinight import NightFolder
+from ..results.multinight import NightFolder
 from ..summary.multinight import (
     DATE_COLUMN,
     EVIDENCE_COLUMN,
@@ -180,14 +180,14 @@ def _float(v: Any) -> float | None:
 
 def night_track(folder: NightFolder, label: str, date: dt.date, pad_night: bool) -> NightTrack:
     """The timeline row of one night folder."""
-    s = folder.summary
-    start = dt.datetime.fromisoformat(str(s["recording_start"]))
+    night = folder.night
+    start = dt.datetime.fromisoformat(str(night.recording_start))
     noon = dt.datetime.combine(date, dt.time(12, 0), tzinfo=start.tzinfo)
     off = (start - noon).total_seconds() / _H
-    duration_s = _float(metric_value(s, "recording.duration_s"))
+    duration_s = _float(night.recording.duration_s)
     ep = folder.epochs
     if duration_s is None:  # older or hand-made summaries: the latest time anything shows
-        ends = [_float(s.get("tib_end_s")) or 0.0]
+        ends = [_float(night.tib_end_s) or 0.0]
         for tab in (ep, folder.events):
             if tab is not None and len(tab):
                 ends.append(float((tab["onset_s"] + tab["duration_s"]).max()))
@@ -209,9 +209,9 @@ def night_track(folder: NightFolder, label: str, date: dt.date, pad_night: bool)
         plm = ev["in_plm_series"].to_numpy(bool)
         plm_h = on[plm]
         clm_h = on[ev["is_clm"].to_numpy(bool) & ~plm]
-    t0, t1 = _float(s.get("tib_start_s")), _float(s.get("tib_end_s"))
+    t0, t1 = _float(night.tib_start_s), _float(night.tib_end_s)
     lights = None
-    if t0 is not None and t1 is not None and str(s.get("sleep_source", "")).startswith("diary"):
+    if t0 is not None and t1 is not None and str(night.sleep_source or "").startswith("diary"):
         lights = (off + t0 / _H, off + t1 / _H)  # only a diary gives real lights off/on
     return NightTrack(
         label=label,
@@ -224,10 +224,10 @@ def night_track(folder: NightFolder, label: str, date: dt.date, pad_night: bool)
         wake=wake,
         plm_h=plm_h,
         clm_h=clm_h,
-        rls=_spans(metric_value(s, "context.rls.episodes"), off),
-        pad_logged=_spans(metric_value(s, "context.pad.agreement.logged"), off),
-        pad_detected=_spans(metric_value(s, "context.pad.agreement.detected"), off),
-        plms_index=_float(s.get("plms_index")),
+        rls=_spans(night.context.rls.episodes, off),
+        pad_logged=_spans(night.context.pad.agreement.logged, off),
+        pad_detected=_spans(night.context.pad.agreement.detected, off),
+        plms_index=_float(night.plms_index),
     )
 
 
@@ -538,7 +538,7 @@ def render_multinight_report(
     folders
         The nights as read, by their label in ``summary.table``.
     document
-        The ``multinight.json`` content (:func:`lmdetect.io.multinight.multinight_document`).
+        The ``multinight.json`` content (:func:`lmdetect.results.multinight.multinight_document`).
     out_dir
         Folder the report will be written to; when given, each night links to its
         ``report.html`` by a relative path.

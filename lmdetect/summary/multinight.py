@@ -2,7 +2,7 @@
 
 Pure: night summaries (the ``summary.json`` documents of ``lmdetect process``) in, tables and
 frozen result objects out. Reading folders and drawing the report live in
-:mod:`lmdetect.io.night_folders` and :mod:`lmdetect.report.multinight`.
+:mod:`lmdetect.results.multinight` and :mod:`lmdetect.report.multinight`.
 
 The night table has one row per night: :data:`TABLE_ID_COLUMNS` then the display columns of
 :func:`lmdetect.summary.night.night_metrics_row` (``PLMS/h``, ``Periodicity index``, ...), so a

@@ -51,8 +51,8 @@ def test_manifest_paths_labels_side_files_and_covariates(sim_nights, tmp_path):
     s = run_batch([folder / "nights.csv"], tmp_path / "out", workers=1)
     assert s.n_done == 2, s.failures.to_dict("records")
     rows = s.cohort.set_index("night_id")
-    assert rows.loc["P_01/2026-03-14", "Sleep from"] == "diary+actigraphy"
-    assert rows.loc["b", "Sleep from"] == "actigraphy"
+    assert rows.loc["P_01/2026-03-14", "sleep_source"] == "diary+actigraphy"
+    assert rows.loc["b", "sleep_source"] == "actigraphy"
     assert rows.loc["b", "group"] == "control" and s.cohort.columns[-1] == "group"
     assert (tmp_path / "out" / "nights" / "P_01" / "2026-03-14" / "summary.json").is_file()
 

@@ -29,14 +29,17 @@ def test_bad_files_are_listed_and_never_stop_the_batch(first_run, cohort_dir):
     assert list(cohort.columns[:5]) == ["night_id", "participant", "night", "input_path", "input_sha256"]
     assert cohort["night_id"].tolist() == sorted(f"P{p:02d}/n{n}" for p in range(1, 10) for n in (1, 2))
     assert cohort["participant"].iloc[0] == "P01" and cohort["night"].iloc[0] == "n1"
-    # metrics under the report's display names, with real values
-    for col in ("PLMS/h", "CLM/h", "TST (h)", "Rules"):
+    # metrics in snake_case with units, typed, with real values
+    for col in ("plms_per_h", "clm_per_h", "tst_h", "rule_set"):
         assert col in cohort.columns
     # 15-min simulated "nights" spent almost all awake in bed (true TST 30 s): the PLMS index is
     # undefined exactly where no sleep was found
-    assert cohort["TST (h)"].between(0, 0.25).all() and (cohort["TST (h)"] == 0).any()
-    assert (cohort["PLMS/h"].isna() == (cohort["TST (h)"] == 0)).all()
-    assert (cohort["Rules"] == "wasm2016").all() and cohort["PLM/h TIB"].notna().all()
+    assert cohort["tst_h"].between(0, 0.25).all() and (cohort["tst_h"] == 0).any()
+    assert (cohort["plms_per_h"].isna() == (cohort["tst_h"] == 0)).all()
+    assert (cohort["rule_set"] == "wasm2016").all() and cohort["plm_tib_per_h"].notna().all()
+    assert isinstance(cohort["rule_set"].dtype, pd.CategoricalDtype)
+    assert isinstance(cohort["recording_start"].dtype, pd.DatetimeTZDtype) and str(cohort["n_plms"].dtype) == "Int64"
+    assert not any("/" in c or " " in c for c in cohort.columns)
 
     failures = pd.read_csv(s.files["failures_csv"])
     assert failures["night_id"].tolist() == ["P10/n1", "P10/n2"]
@@ -58,7 +61,7 @@ def test_csv_and_parquet_cohort_tables_agree(first_run):
     pq = pd.read_parquet(first_run.files["cohort_parquet"])
     csv = pd.read_csv(first_run.files["cohort_csv"])
     assert list(csv.columns) == list(pq.columns)
-    pd.testing.assert_series_equal(csv["PLMS/h"], pq["PLMS/h"], check_exact=False, rtol=1e-5)
+    pd.testing.assert_series_equal(csv["plms_per_h"], pq["plms_per_h"], check_exact=False, rtol=1e-5)
 
 
 def test_manifest_records_versions_config_checksums_counts(first_run):
@@ -90,7 +93,7 @@ def test_rerun_skips_complete_nights_and_config_change_reprocesses(first_run, co
 
     aasm = run_batch([cohort_dir], out, workers=2, config=Config(rules="aasm"))
     assert (aasm.n_done, aasm.n_skipped, aasm.n_failed) == (N_GOOD, 0, 2)
-    assert (aasm.cohort["Rules"] == "aasm").all()
+    assert (aasm.cohort["rule_set"] == "aasm").all()
     assert (aasm.cohort["config_hash"] == Config(rules="aasm").hash()).all()
     assert all(p.stat().st_mtime_ns != mtimes[p] for p in mtimes)
 
@@ -183,7 +186,7 @@ def test_split_nights_gives_one_row_per_night_and_resumes(tmp_path):
     assert s.cohort["night_id"].tolist() == ["P07/week1/2026-03-14", "P07/week1/2026-03-15"]
     assert s.cohort["night"].tolist() == ["2026-03-14", "2026-03-15"]
     assert (s.cohort["participant"] == "P07").all() and s.cohort["input_sha256"].nunique() == 1
-    assert (s.cohort["TIB (h)"] > 1.4).all() and (s.cohort["TIB (h)"] < 1.6).all()
+    assert (s.cohort["tib_h"] > 1.4).all() and (s.cohort["tib_h"] < 1.6).all()
     assert json.loads((out / "nights" / "P07" / "week1" / "split.json").read_text())["nights"] == [
         "2026-03-14", "2026-03-15"]
     again = run_batch([tmp_path / "data"], out, workers=1, split_nights="noon")

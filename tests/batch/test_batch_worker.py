@@ -77,7 +77,7 @@ def test_side_file_change_reprocesses(sim_nights, tmp_path):
     job = job_for(sim_nights[0], tmp_path / "out", diary=str(diary))
     first = run_night_job(job)
     assert first.status == "done", first.traceback
-    assert first.row["Sleep from"] == "diary+actigraphy"
+    assert first.row["sleep_source"] == "diary+actigraphy"
     assert set(first.sidecar_sha256) == {"diary"}
     assert run_night_job(job).status == "skipped"
     diary.write_text(diary.read_text() + "\n")  # same content for the reader, new checksum

@@ -15,7 +15,7 @@ from lmdetect.errors import LmdetectError
 from lmdetect.io.bids_events import BIDS_EVENT_COLUMNS, bids_events_table, write_bids_events
 from lmdetect.io.edf_annotations import write_edf_annotations, write_night_edf_annotations
 from lmdetect.io.event_labels import movement_labels, night_annotations
-from lmdetect.io.night_outputs import write_night_outputs
+from lmdetect.outputs import write_night_outputs
 from tests.report import night_cases
 
 

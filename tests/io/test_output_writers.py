@@ -12,7 +12,8 @@ import pytest
 
 from lmdetect.errors import LmdetectError
 from lmdetect.io.annotations import read_events_csv
-from lmdetect.io.outputs import EVENTS_LEADING_COLUMNS, write_events_csv, write_summary_json
+from lmdetect.io.annotations.events_csv import EVENTS_LEADING_COLUMNS, write_events_csv
+from lmdetect.results.summary_json import write_summary_json
 from lmdetect.scoring import score_lms
 
 

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from lmdetect.io.night_outputs import write_night_outputs
+from lmdetect.outputs import write_night_outputs
 from lmdetect.pipeline import process_night
 from lmdetect.summary.night import NIGHT_METRIC_COLUMNS, format_metric
 

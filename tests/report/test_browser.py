@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lmdetect.io.night_outputs import write_night_outputs
+from lmdetect.outputs import write_night_outputs
 from tests.report import night_cases
 from tests.report.html_checks import expected_text, summary_value
 

@@ -11,7 +11,7 @@ import pytest
 
 from lmdetect.config import Config
 from lmdetect.io.native import write_lmr
-from lmdetect.io.night_outputs import write_night_outputs
+from lmdetect.outputs import write_night_outputs
 from lmdetect.pipeline import process_night
 from lmdetect.report import render_night_report, write_night_report, write_night_report_pdf
 from lmdetect.report.html import report_summary
@@ -93,7 +93,7 @@ def test_provenance_lists_version_config_hash_and_input_checksum(rich, tmp_path)
     src = tmp_path / "night.lmr"
     write_lmr(rec, src)
     from lmdetect.io import read_recording
-    from lmdetect.io.night_outputs import sha256_file
+    from lmdetect.results.night_folder import sha256_file
 
     result = process_night(read_recording(src))
     write_night_outputs(result, tmp_path / "out", input_path=src, report=True)

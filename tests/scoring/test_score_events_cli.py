@@ -11,7 +11,7 @@ import pytest
 
 from lmdetect import __version__
 from lmdetect.cli import main
-from lmdetect.io.outputs import EVENTS_LEADING_COLUMNS
+from lmdetect.io.annotations.events_csv import EVENTS_LEADING_COLUMNS
 from lmdetect.scoring import AASM, INDEX_KEYS, WASM2016
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "annotations"

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from lmdetect.config import Config
-from lmdetect.io.night_outputs import night_summary_document
-from lmdetect.io.outputs import to_jsonable
+from lmdetect.results.night_folder import night_summary_document
+from lmdetect.results.summary_json import to_jsonable
 from lmdetect.summary.night import (
     NIGHT_METRIC_COLUMNS,
     format_metric,

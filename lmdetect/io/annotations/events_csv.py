@@ -1,5 +1,5 @@
-"""Readers of our own CSV tables: the events.csv written by ``lmdetect process`` /
-``lmdetect score-events`` (or any LM table with the same columns), and a hypnogram CSV.
+"""Our own CSV tables: the events.csv written by ``lmdetect process`` / ``lmdetect score-events``
+(writer and reader; the reader takes any LM table with the same columns), and a hypnogram CSV.
 
 events.csv: a header row, then one movement per row. Required columns ``onset_s``,
 ``duration_s`` (seconds since the recording start); optional ``side`` (left, right, both,
@@ -20,16 +20,19 @@ import logging
 import math
 import os
 from collections import Counter
+from pathlib import Path
 
 import pandas as pd
 
-from ...errors import FormatError
+from ..._atomic import atomic_open
+from ...errors import FormatError, LmdetectError
 from ...model import LM_KINDS, SIDES, STAGES
 from .._guard import guarded, read_text
 from ._base import EventCollector, ScoredEvents
 from ._labels import Label, stage_from_text
 
-__all__ = ["read_events_csv", "read_hypnogram_csv", "looks_like_events_csv"]
+__all__ = ["read_events_csv", "read_hypnogram_csv", "looks_like_events_csv", "write_events_csv",
+           "EVENTS_LEADING_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -176,3 +179,40 @@ def read_hypnogram_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
     return pd.DataFrame(
         {"onset_s": onsets, "duration_s": durations, "stage": pd.Series(stages, dtype=object)}
     )
+
+
+# --------------------------------------------------------------------------- writer
+
+#: The first columns of events.csv, in this order; any other columns of the table follow.
+EVENTS_LEADING_COLUMNS: tuple[str, ...] = (
+    "onset_s",
+    "duration_s",
+    "side",
+    "kind",
+    "is_clm",
+    "in_plm_series",
+    "series_id",
+    "stage",
+)
+
+
+def write_events_csv(path: str | os.PathLike[str], events: pd.DataFrame) -> Path:
+    """Write a scored event table as CSV, atomically.
+
+    Columns: :data:`EVENTS_LEADING_COLUMNS` first, then the table's other columns in their order.
+    Booleans are written ``True``/``False``, missing numbers as empty fields; floats keep full
+    precision so the file reads back to the same numbers. Returns the path written.
+
+    Raises
+    ------
+    LmdetectError
+        When a leading column is missing.
+    """
+    missing = [c for c in EVENTS_LEADING_COLUMNS if c not in events.columns]
+    if missing:
+        raise LmdetectError(f"event table lacks column(s) {', '.join(missing)} needed for events.csv")
+    rest = [c for c in events.columns if c not in EVENTS_LEADING_COLUMNS]
+    table = events.loc[:, list(EVENTS_LEADING_COLUMNS) + rest]
+    with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
+        table.to_csv(fh, index=False, lineterminator="\n")
+    return Path(path)

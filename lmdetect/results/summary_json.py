@@ -1,7 +1,7 @@
-"""Atomic writers of the per-night outputs ``summary.json`` and ``events.csv``.
+"""The JSON form of results: :func:`to_jsonable` and the atomic ``summary.json`` writer.
 
-Shared by ``lmdetect process`` and ``lmdetect score-events``. Both files are written to a
-temporary name beside the target and renamed, so a failed run leaves no partial file.
+Shared by ``lmdetect process`` and ``lmdetect score-events``. The file is written to a temporary
+name beside the target and renamed, so a failed run leaves no partial file.
 """
 
 from __future__ import annotations
@@ -17,23 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._atomic import atomic_open, atomic_write_text
+from .._atomic import atomic_write_text
 from ..errors import LmdetectError
 
-__all__ = ["EVENTS_LEADING_COLUMNS", "write_summary_json", "write_events_csv", "to_jsonable"]
-
-#: The first columns of events.csv, in this order; any other columns of the table follow.
-EVENTS_LEADING_COLUMNS: tuple[str, ...] = (
-    "onset_s",
-    "duration_s",
-    "side",
-    "kind",
-    "is_clm",
-    "in_plm_series",
-    "series_id",
-    "stage",
-)
-
+__all__ = ["write_summary_json", "to_jsonable"]
 
 def to_jsonable(value: Any, *, _where: str = "summary") -> Any:
     """``value`` with numpy scalars and arrays, tuples, paths and datetimes turned into plain JSON
@@ -70,26 +57,4 @@ def write_summary_json(path: str | os.PathLike[str], summary: Mapping[str, Any])
     """
     text = json.dumps(to_jsonable(summary), sort_keys=True, indent=2, allow_nan=False) + "\n"
     atomic_write_text(path, text)
-    return Path(path)
-
-
-def write_events_csv(path: str | os.PathLike[str], events: pd.DataFrame) -> Path:
-    """Write a scored event table as CSV, atomically.
-
-    Columns: :data:`EVENTS_LEADING_COLUMNS` first, then the table's other columns in their order.
-    Booleans are written ``True``/``False``, missing numbers as empty fields; floats keep full
-    precision so the file reads back to the same numbers. Returns the path written.
-
-    Raises
-    ------
-    LmdetectError
-        When a leading column is missing.
-    """
-    missing = [c for c in EVENTS_LEADING_COLUMNS if c not in events.columns]
-    if missing:
-        raise LmdetectError(f"event table lacks column(s) {', '.join(missing)} needed for events.csv")
-    rest = [c for c in events.columns if c not in EVENTS_LEADING_COLUMNS]
-    table = events.loc[:, list(EVENTS_LEADING_COLUMNS) + rest]
-    with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
-        table.to_csv(fh, index=False, lineterminator="\n")
     return Path(path)

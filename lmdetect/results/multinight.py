@@ -1,6 +1,7 @@
-"""The I/O of multi-night summaries: night folders and label files in, the night table and report out.
+"""Multi-night results: night folders and label files in, the night table, statistics and report out.
 
-:func:`summarize_nights` is what ``lmdetect summarize`` runs: it reads the output folders of
+:func:`write_multinight_folder` is what ``lmdetect summarize`` runs
+(through ``lmdetect.outputs.summarize_nights``, which adds the report renderer): it reads the output folders of
 ``lmdetect process`` (or ``lmdetect batch``), builds the night table and its statistics
 (:mod:`lmdetect.summary.multinight`) and writes into the output folder (staged, then moved into
 place when every file succeeded):
@@ -12,7 +13,8 @@ place when every file succeeded):
     The statistics (trends, averages, pad vs no-pad ratio with its bootstrap interval and method,
     cautions) and each night's provenance.
 ``multinight.html``
-    The self-contained multi-night report (needs the ``report`` extra).
+    The self-contained multi-night report, when a renderer is given (:mod:`lmdetect.report`
+    renders it; this module never imports the report package).
 
 A night folder holds ``summary.json`` (required) and ``events.csv`` / ``epochs.csv`` (used for
 the multi-night timeline when present). :func:`find_night_folders` also accepts a batch output
@@ -33,12 +35,13 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import json
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +58,8 @@ from ..summary.multinight import (
     multinight_table,
     night_date,
 )
-from .outputs import to_jsonable
+from .night_summary import NightSummary, SummarySchemaError
+from .summary_json import to_jsonable
 
 __all__ = [
     "NightFolder",
@@ -68,11 +72,12 @@ __all__ = [
     "match_night_labels",
     "multinight_document",
     "SummarizeResult",
-    "summarize_nights",
+    "MultiNightRenderer",
+    "write_multinight_folder",
     "OUTPUT_NAMES",
 ]
 
-#: Files written by :func:`summarize_nights`, by key.
+#: Files written by :func:`write_multinight_folder`, by key.
 OUTPUT_NAMES: dict[str, str] = {
     "table_csv": "multinight.csv",
     "table_parquet": "multinight.parquet",
@@ -95,7 +100,7 @@ class NightFolder:
     path
         The folder.
     summary
-        The ``summary.json`` document.
+        The ``summary.json`` document (:attr:`night` is its typed form).
     events
         ``events.csv`` (onset_s, duration_s, is_clm, in_plm_series) or None when absent.
     epochs
@@ -107,17 +112,20 @@ class NightFolder:
     events: pd.DataFrame | None
     epochs: pd.DataFrame | None
 
+    @functools.cached_property
+    def night(self) -> NightSummary:
+        """The summary, typed (:class:`lmdetect.results.night_summary.NightSummary`)."""
+        return NightSummary.from_dict(self.summary)
+
     @property
     def night_id(self) -> str:
         """The batch night id when the night came from ``lmdetect batch``, else the folder name."""
-        batch = self.summary.get("batch")
-        nid = batch.get("night_id") if isinstance(batch, dict) else None
+        nid = self.night.batch.night_id
         return str(nid) if nid else self.path.name
 
     @property
     def participant(self) -> str:
-        batch = self.summary.get("batch")
-        return str(batch.get("participant") or "") if isinstance(batch, dict) else ""
+        return str(self.night.batch.participant or "")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,6 +190,10 @@ def _read_summary(path: Path) -> dict[str, Any]:
         raise FormatError(path, f"expected a JSON object, got {type(doc).__name__}")
     if not isinstance(doc.get("recording_start"), str):
         raise FormatError(path, "no recording_start: not a night summary written by `lmdetect process`")
+    try:
+        NightSummary.from_dict(doc)  # checks the schema version
+    except SummarySchemaError as exc:
+        raise FormatError(path, str(exc)) from None
     return doc
 
 
@@ -410,9 +422,14 @@ def multinight_document(
     return to_jsonable(doc)  # type: ignore[no-any-return]
 
 
+#: Renders the multi-night report: (summary, nights by label, multinight.json document, output
+#: folder) -> HTML text.
+MultiNightRenderer = Callable[[MultiNightSummary, "dict[str, NightFolder]", "dict[str, Any]", Path], str]
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class SummarizeResult:
-    """What :func:`summarize_nights` computed and wrote.
+    """What :func:`write_multinight_folder` computed and wrote.
 
     Attributes
     ----------
@@ -432,7 +449,7 @@ class SummarizeResult:
     files: dict[str, Path]
 
 
-def summarize_nights(
+def write_multinight_folder(
     dirs: Iterable[str | os.PathLike[str]],
     out_dir: str | os.PathLike[str],
     *,
@@ -441,8 +458,7 @@ def summarize_nights(
     n_boot: int = 10_000,
     seed: int = 0,
     confidence: float = 0.95,
-    report: bool = True,
-    dpi: float = 100,
+    render: MultiNightRenderer | None = None,
 ) -> SummarizeResult:
     """Summarise several processed nights into a table, statistics and a report (``lmdetect summarize``).
 
@@ -458,10 +474,8 @@ def summarize_nights(
         Night-table column compared between pad and no-pad nights.
     n_boot, seed, confidence
         Bootstrap settings (:func:`lmdetect.summary.multinight.pad_comparison`).
-    report
-        Also write ``multinight.html`` (needs the ``report`` extra: matplotlib, jinja2).
-    dpi
-        Resolution of the report's figures.
+    render
+        Renders ``multinight.html``; None writes no report (and removes an earlier one).
 
     Everything is read, computed and rendered before the first file is written, so bad input
     leaves nothing behind; the files are then written to a staging folder and moved into place
@@ -482,11 +496,7 @@ def summarize_nights(
     by_label = dict(zip(nights, folders))
     ordered = {n: by_label[n] for n in table["Night"]}
     out = Path(out_dir)
-    html = None
-    if report:
-        from ..report.multinight import render_multinight_report  # lazy: matplotlib, jinja2
-
-        html = render_multinight_report(summary, ordered, doc, out_dir=out, dpi=dpi)
+    html = None if render is None else render(summary, ordered, doc, out)
     out.mkdir(parents=True, exist_ok=True)
     # written into a staging folder and moved into place only when every file succeeded, so a
     # failure never leaves a table and a report that disagree

@@ -14,7 +14,7 @@ import pytest
 import lmdetect._atomic as atomic
 from firmware_sim.night import simulate_night
 from lmdetect._atomic import FolderInUseError, recover_folders
-from lmdetect.io.night_outputs import write_night_outputs
+from lmdetect.outputs import write_night_outputs
 from lmdetect.pipeline import process_night
 
 
@@ -37,7 +37,7 @@ def test_outputs_are_complete_and_record_provenance(tmp_path, result):
 
 
 def test_a_failure_leaves_no_partial_outputs(tmp_path, result, monkeypatch):
-    import lmdetect.io.night_outputs as no
+    import lmdetect.results.night_folder as no
 
     def boom(*a, **k):
         raise OSError("disk full")
@@ -87,7 +87,7 @@ def test_files_lmdetect_did_not_write_are_kept(tmp_path, result):
 
 
 def test_a_failed_rerun_leaves_the_old_set_intact(tmp_path, result, monkeypatch):
-    import lmdetect.io.night_outputs as no
+    import lmdetect.results.night_folder as no
 
     out = tmp_path / "out"
     write_night_outputs(result, out)
