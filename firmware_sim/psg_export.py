@@ -27,11 +27,16 @@ import pandas as pd
 
 from lmdetect._atomic import atomic_path, atomic_write_text
 
-__all__ = ["PsgClock", "psg_scoring", "write_remlogic", "write_edf_annotations", "export_psg"]
+__all__ = ["PsgClock", "export_psg", "psg_scoring", "write_edf_annotations", "write_remlogic"]
 
 _REMLOGIC_STAGE = {"W": "SLEEP-S0", "N1": "SLEEP-S1", "N2": "SLEEP-S2", "N3": "SLEEP-S3", "R": "SLEEP-REM"}
-_EDF_STAGE = {"W": "Sleep stage W", "N1": "Sleep stage N1", "N2": "Sleep stage N2", "N3": "Sleep stage N3",
-              "R": "Sleep stage R"}
+_EDF_STAGE = {
+    "W": "Sleep stage W",
+    "N1": "Sleep stage N1",
+    "N2": "Sleep stage N2",
+    "N3": "Sleep stage N3",
+    "R": "Sleep stage R",
+}
 _EPOCH_S = 30.0
 
 
@@ -79,22 +84,47 @@ def psg_scoring(
     on_true = lms["onset_s"].to_numpy(float) + rng.normal(0.0, jitter_sd_s, len(lms))
     on_true = np.maximum(on_true, 0.0)
     rows = [
-        pd.DataFrame({"onset_s": clock.file_time(on_true), "duration_s": lms["duration_s"].to_numpy(float),
-                      "kind": "lm", "stage": "", "side": lms["side"].astype(str).to_numpy()}),
-        pd.DataFrame({"onset_s": clock.file_time(hyp["onset_s"].to_numpy(float)), "duration_s": _EPOCH_S,
-                      "kind": "stage", "stage": hyp["stage"].astype(str).to_numpy(), "side": ""}),
+        pd.DataFrame(
+            {
+                "onset_s": clock.file_time(on_true),
+                "duration_s": lms["duration_s"].to_numpy(float),
+                "kind": "lm",
+                "stage": "",
+                "side": lms["side"].astype(str).to_numpy(),
+            }
+        ),
+        pd.DataFrame(
+            {
+                "onset_s": clock.file_time(hyp["onset_s"].to_numpy(float)),
+                "duration_s": _EPOCH_S,
+                "kind": "stage",
+                "stage": hyp["stage"].astype(str).to_numpy(),
+                "side": "",
+            }
+        ),
     ]
     for key, kind in (("lights_off_s", "lights_off"), ("lights_on_s", "lights_on")):
         if truth.get(key) is not None:
-            rows.append(pd.DataFrame({"onset_s": clock.file_time(np.array([float(truth[key])])), "duration_s": 0.0,
-                                      "kind": kind, "stage": "", "side": ""}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "onset_s": clock.file_time(np.array([float(truth[key])])),
+                        "duration_s": 0.0,
+                        "kind": kind,
+                        "stage": "",
+                        "side": "",
+                    }
+                )
+            )
     events = pd.concat(rows, ignore_index=True).sort_values(["onset_s", "kind"], kind="stable")
     return events.reset_index(drop=True), clock
 
 
 def _remlogic_event(row: pd.Series) -> tuple[str, str]:
     if row["kind"] == "lm":
-        return "PLM-LM", {"left": "EMG.Tibialis-Leg.Left", "right": "EMG.Tibialis-Leg.Right"}.get(row["side"], "")
+        return "PLM-LM", {"left": "EMG.Tibialis-Leg.Left", "right": "EMG.Tibialis-Leg.Right"}.get(
+            row["side"], ""
+        )
     if row["kind"] == "stage":
         return _REMLOGIC_STAGE[row["stage"]], ""
     return {"lights_off": "LIGHTS-OFF", "lights_on": "LIGHTS-ON"}[row["kind"]], ""
@@ -132,13 +162,17 @@ def write_edf_annotations(events: pd.DataFrame, clock: PsgClock, path: str | os.
     items = []
     for _, r in events.iterrows():
         if r["kind"] == "lm":
-            text = "Limb movement@@" + {"left": "EMG Left Leg", "right": "EMG Right Leg"}.get(r["side"], "EMG Leg")
+            text = "Limb movement@@" + {"left": "EMG Left Leg", "right": "EMG Right Leg"}.get(
+                r["side"], "EMG Leg"
+            )
         elif r["kind"] == "stage":
             text = _EDF_STAGE[r["stage"]]
         else:
             text = {"lights_off": "Lights off", "lights_on": "Lights on"}[r["kind"]]
         dur = float(r["duration_s"])
-        items.append(edfio.EdfAnnotation(round(float(r["onset_s"]), 6), round(dur, 6) if dur > 0 else None, text))
+        items.append(
+            edfio.EdfAnnotation(round(float(r["onset_s"]), 6), round(dur, 6) if dur > 0 else None, text)
+        )
     edf = edfio.Edf(
         [],
         recording=edfio.Recording(startdate=clock.file_start.date()),
@@ -161,7 +195,9 @@ def export_psg(
     seed: int = 0,
 ) -> Path:
     """Write a simulated night's truth as a PSG scoring file (``remlogic`` or ``edf+``)."""
-    events, clock = psg_scoring(truth_dir, offset_s=offset_s, drift_ppm=drift_ppm, jitter_sd_s=jitter_sd_s, seed=seed)
+    events, clock = psg_scoring(
+        truth_dir, offset_s=offset_s, drift_ppm=drift_ppm, jitter_sd_s=jitter_sd_s, seed=seed
+    )
     if format == "remlogic":
         return write_remlogic(events, clock, out_path)
     if format == "edf+":

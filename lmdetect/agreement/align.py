@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import LmdetectError
 
-__all__ = ["AgreementError", "Alignment", "align_onsets", "user_alignment", "MIN_PAIRS", "MIN_DRIFT_SPAN_S"]
+__all__ = ["MIN_DRIFT_SPAN_S", "MIN_PAIRS", "AgreementError", "Alignment", "align_onsets", "user_alignment"]
 
 #: Fewest matched onset pairs an estimated alignment is accepted from.
 MIN_PAIRS = 10
@@ -128,7 +128,9 @@ def _nearest_pairs(a: np.ndarray, b: np.ndarray, tol: float) -> tuple[np.ndarray
     return np.array(ia, dtype=int), np.array(ib, dtype=int)
 
 
-def _coarse_lag(s: np.ndarray, r: np.ndarray, search_s: float, exclusion_s: float) -> tuple[float, float, float]:
+def _coarse_lag(
+    s: np.ndarray, r: np.ndarray, search_s: float, exclusion_s: float
+) -> tuple[float, float, float]:
     """Best lag L (s) with r ~ s + L, its score and the best score away from it."""
     from scipy.signal import correlate
 
@@ -182,7 +184,7 @@ def align_onsets(
     s = np.sort(np.asarray(sensor_onsets, dtype=float))
     r = np.sort(np.asarray(reference_onsets, dtype=float))
     if s.size == 0 or r.size == 0:
-        raise AgreementError("no leg movements to align on (sensor %d, reference %d)" % (s.size, r.size))
+        raise AgreementError(f"no leg movements to align on (sensor {s.size}, reference {r.size})")
     s_nom = s + nominal_s
     if s_nom.max() + search_s < r.min() or r.max() < s_nom.min() - search_s:
         raise AgreementError(
@@ -192,7 +194,7 @@ def align_onsets(
     lag, best, second = _coarse_lag(s_nom, r, search_s, peak_exclusion_s)
     ratio = best / second if second > 0 else float("inf")
     if best <= 0:
-        raise AgreementError("no coincident leg movements at any clock offset within +-%g s" % search_s)
+        raise AgreementError(f"no coincident leg movements at any clock offset within +-{search_s:g} s")
     if ratio < MIN_PEAK_RATIO:
         raise AgreementError(
             f"clock alignment is ambiguous: the best offset ({lag:+.0f} s) is not clearly better than another "

@@ -20,18 +20,28 @@ import pandas as pd
 
 from ..evaluation import AMPLITUDE_BANDS_MG, match_events
 
-__all__ = ["DEFAULT_TOLERANCE_S", "DURATION_BANDS_S", "match_tables", "rates", "by_group", "error_stats"]
+__all__ = ["DEFAULT_TOLERANCE_S", "DURATION_BANDS_S", "by_group", "error_stats", "match_tables", "rates"]
 
 #: Default onset tolerance (s) of event matching.
 DEFAULT_TOLERANCE_S = 1.0
 
 #: Bands of the PSG movement's duration (s) for sensitivity by duration.
-DURATION_BANDS_S: tuple[tuple[float, float], ...] = ((0.0, 1.0), (1.0, 2.0), (2.0, 5.0), (5.0, 10.0), (10.0, float("inf")))
+DURATION_BANDS_S: tuple[tuple[float, float], ...] = (
+    (0.0, 1.0),
+    (1.0, 2.0),
+    (2.0, 5.0),
+    (5.0, 10.0),
+    (10.0, float("inf")),
+)
 
 
-def match_tables(sensor: pd.DataFrame, reference: pd.DataFrame, tolerance_s: float) -> tuple[np.ndarray, np.ndarray]:
+def match_tables(
+    sensor: pd.DataFrame, reference: pd.DataFrame, tolerance_s: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Matched pairs (positional indices into sensor, reference); both tables in the reference clock."""
-    return match_events(sensor.reset_index(drop=True), reference.reset_index(drop=True), onset_tol_s=tolerance_s)
+    return match_events(
+        sensor.reset_index(drop=True), reference.reset_index(drop=True), onset_tol_s=tolerance_s
+    )
 
 
 def rates(n_matched: int, n_sensor: int, n_reference: int) -> dict[str, Any]:
@@ -49,14 +59,19 @@ def _band_name(lo: float, hi: float) -> str:
     return f"{lo:g}-{hi:g}" if np.isfinite(hi) else f">={lo:g}"
 
 
-def by_group(matched: np.ndarray, values: np.ndarray, bands: tuple[tuple[float, float], ...] | None = None) -> dict[str, Any]:
+def by_group(
+    matched: np.ndarray, values: np.ndarray, bands: tuple[tuple[float, float], ...] | None = None
+) -> dict[str, Any]:
     """Share matched (and n) per group of ``values`` (labels, or numbers cut into ``bands``)."""
     out: dict[str, Any] = {}
     if bands is not None:
         v = values.astype(float)
         for lo, hi in bands:
             sel = (v >= lo) & (v < hi)
-            out[_band_name(lo, hi)] = {"n": int(sel.sum()), "share_matched": float(matched[sel].mean()) if sel.any() else None}
+            out[_band_name(lo, hi)] = {
+                "n": int(sel.sum()),
+                "share_matched": float(matched[sel].mean()) if sel.any() else None,
+            }
         return out
     labels = pd.Series(values).fillna("").astype(str).replace("", "none").to_numpy()
     for g in sorted(set(labels)):

@@ -27,9 +27,17 @@ import pandas as pd
 
 from ..errors import FormatError, LmdetectError
 from .align import AgreementError, Alignment, align_onsets, user_alignment
-from .match import AMPLITUDE_BANDS, DEFAULT_TOLERANCE_S, DURATION_BANDS_S, by_group, error_stats, match_tables, rates
+from .match import (
+    AMPLITUDE_BANDS,
+    DEFAULT_TOLERANCE_S,
+    DURATION_BANDS_S,
+    by_group,
+    error_stats,
+    match_tables,
+    rates,
+)
 
-__all__ = ["NightAgreement", "SensorNight", "agree_night", "read_sensor_night", "ROW_KEYS", "MATCHED_COLUMNS"]
+__all__ = ["MATCHED_COLUMNS", "ROW_KEYS", "NightAgreement", "SensorNight", "agree_night", "read_sensor_night"]
 
 #: Keys of :meth:`NightAgreement.row`, in order (the contract with the cohort layer).
 ROW_KEYS: tuple[str, ...] = (
@@ -104,8 +112,16 @@ def read_sensor_night(night_dir: str | os.PathLike[str]) -> SensorNight:
         raise FormatError(sp, f"not valid JSON: {exc}") from exc
     if not isinstance(summary, dict):
         raise FormatError(sp, "expected a JSON object")
-    epochs = _read_csv(d / "epochs.csv", ("onset_s", "duration_s", "stage")) if (d / "epochs.csv").is_file() else None
-    start_text = (summary.get("recording") or {}).get("start") or summary.get("recording_start") or summary.get("start")
+    epochs = (
+        _read_csv(d / "epochs.csv", ("onset_s", "duration_s", "stage"))
+        if (d / "epochs.csv").is_file()
+        else None
+    )
+    start_text = (
+        (summary.get("recording") or {}).get("start")
+        or summary.get("recording_start")
+        or summary.get("start")
+    )
     start = None
     if start_text:
         try:
@@ -268,7 +284,9 @@ def agree_night(
     from ..scoring import SleepInfo, get_rule_set, night_indices, score_lms
 
     if not (np.isfinite(tolerance_s) and tolerance_s > 0):
-        raise LmdetectError(f"the matching tolerance must be a positive number of seconds, got {tolerance_s!r}")
+        raise LmdetectError(
+            f"the matching tolerance must be a positive number of seconds, got {tolerance_s!r}"
+        )
     sensor = read_sensor_night(night_dir)
     rule_set = get_rule_set(rules or str(sensor.summary.get("rule_set") or "wasm2016"))
     ref = _read_reference(reference, reference_hypnogram)
@@ -383,8 +401,9 @@ def _matched_table(
     pair_of_ref[ri] = di
     matched_sens = np.zeros(len(sens), bool)
     matched_sens[di] = True
-    rows: list[tuple[int, int, str]] = [(j, int(pair_of_ref[j]), "match" if pair_of_ref[j] >= 0 else "miss")
-                                        for j in range(len(ref))]
+    rows: list[tuple[int, int, str]] = [
+        (j, int(pair_of_ref[j]), "match" if pair_of_ref[j] >= 0 else "miss") for j in range(len(ref))
+    ]
     rows += [(-1, i, "extra") for i in range(len(sens)) if not matched_sens[i]]
 
     def get(df: pd.DataFrame, i: int, col: str) -> Any:
@@ -397,7 +416,9 @@ def _matched_table(
         own = (
             None
             if i < 0
-            else float((s_on_ref - alignment.nominal_s - alignment.offset_s) / (1 + alignment.drift_ppm * 1e-6))
+            else float(
+                (s_on_ref - alignment.nominal_s - alignment.offset_s) / (1 + alignment.drift_ppm * 1e-6)
+            )
         )
         r_on, r_du = get(ref, j, "onset_s"), get(ref, j, "duration_s")
         s_du = get(sens, i, "duration_s")

@@ -14,10 +14,12 @@ import json
 import logging
 from pathlib import Path
 
-__all__ = ["NAME", "HELP", "add_arguments", "run", "MANIFEST_COLUMNS"]
+__all__ = ["HELP", "MANIFEST_COLUMNS", "NAME", "add_arguments", "run"]
 
 NAME = "agree"
-HELP = "compare a sensor night with a PSG scoring of the same night (clock alignment, event and index agreement)"
+HELP = (
+    "compare a sensor night with a PSG scoring of the same night (clock alignment, event and index agreement)"
+)
 
 #: Columns of a ``--cohort`` manifest (CSV); the first two are required.
 MANIFEST_COLUMNS = ("sensor_night", "reference", "reference_hypnogram", "offset_s", "participant", "child")
@@ -65,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
     check_output_folder(args.out, args.force)
     if args.cohort is not None:
         if args.night is not None or args.reference is not None:
-            raise LmdetectError("--cohort MANIFEST replaces NIGHT_OUT_DIR and --reference; give one or the other")
+            raise LmdetectError(
+                "--cohort MANIFEST replaces NIGHT_OUT_DIR and --reference; give one or the other"
+            )
         from ..agreement.cohort import run_cohort
 
         run_cohort(args.cohort, args.out, force=args.force)

@@ -30,7 +30,10 @@ def _timeline(a: NightAgreement) -> Figure:
     ax_h, ax_e = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 1.4]})
     hyp = a.reference_hypnogram
     if hyp is not None and len(hyp):
-        x = np.r_[hyp["onset_s"].to_numpy(float), float(hyp["onset_s"].iloc[-1] + hyp["duration_s"].iloc[-1])] / 3600
+        x = (
+            np.r_[hyp["onset_s"].to_numpy(float), float(hyp["onset_s"].iloc[-1] + hyp["duration_s"].iloc[-1])]
+            / 3600
+        )
         y = [_STAGE_Y.get(str(s), np.nan) for s in hyp["stage"]]
         ax_h.step(x, y + y[-1:], where="post", color="#444", lw=0.8)
         ax_h.set_yticks(list(_STAGE_Y.values()), list(_STAGE_Y))
@@ -42,9 +45,9 @@ def _timeline(a: NightAgreement) -> Figure:
         ("sensor matched", m[m.status == "match"]["sensor_onset_reference_s"], 1, _SENSOR_COLOR),
         ("sensor extra", m[m.status == "extra"]["sensor_onset_reference_s"], 1, _MISS_COLOR),
     ]
-    for label, t, y, color in rows:
-        t = t.astype(float).to_numpy() / 3600
-        ax_e.vlines(t, y - 0.35, y + 0.35, color=color, lw=0.6, label=f"{label} ({t.size})")
+    for label, onsets, row_y, color in rows:
+        hours = onsets.astype(float).to_numpy() / 3600
+        ax_e.vlines(hours, row_y - 0.35, row_y + 0.35, color=color, lw=0.6, label=f"{label} ({hours.size})")
     ax_e.set_yticks([1, 2], ["sensor", "PSG"])
     ax_e.set_ylim(0.4, 2.6)
     ax_e.set_xlabel("hours since the PSG's time zero (PSG clock)")
@@ -74,7 +77,10 @@ def _errors(a: NightAgreement) -> Figure:
     m = a.matched[a.matched.status == "match"]
     fig = Figure(figsize=(9, 3.2))
     ax1, ax2 = fig.subplots(1, 2)
-    for ax, col, title in ((ax1, "onset_error_s", "onset error"), (ax2, "duration_error_s", "duration error")):
+    for ax, col, title in (
+        (ax1, "onset_error_s", "onset error"),
+        (ax2, "duration_error_s", "duration error"),
+    ):
         e = m[col].astype(float).to_numpy()
         if e.size:
             ax.hist(e, bins=min(40, max(5, e.size // 5)), color=_SENSOR_COLOR)
@@ -137,12 +143,16 @@ def render_agreement_html(a: NightAgreement) -> str:
             ("tst_h", "TST (h)"),
         )
     ]
-    return environment().get_template("agreement.html.jinja").render(
-        a=a,
-        doc=a.to_dict(),
-        figs=figs,
-        index_rows=index_rows,
-        fmt=_fmt,
-        version=__version__,
-        generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    return (
+        environment()
+        .get_template("agreement.html.jinja")
+        .render(
+            a=a,
+            doc=a.to_dict(),
+            figs=figs,
+            index_rows=index_rows,
+            fmt=_fmt,
+            version=__version__,
+            generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        )
     )
