@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..agreement.match import DEFAULT_TOLERANCE_S
+    from ..scoring import rule_set_names
     from ._outputs import add_force
 
     parser.add_argument(
@@ -50,7 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--tolerance", type=float, default=DEFAULT_TOLERANCE_S, metavar="SECONDS",
         help="onset tolerance of event matching (default %(default)g s; intervals must also overlap)",
     )  # fmt: skip
-    parser.add_argument("--rules", default=None, help="rule set (default: the sensor night's)")
+    parser.add_argument(
+        "--rules", default=None, choices=rule_set_names(), help="rule set (default: the sensor night's)"
+    )
     parser.add_argument(
         "--cohort", type=Path, metavar="MANIFEST",
         help="CSV manifest of nights (columns " + ", ".join(MANIFEST_COLUMNS) + "; the first two required) "
