@@ -141,3 +141,24 @@ def test_bundled_scoring_against_itself_shifted(tmp_path, name):
         assert row[f"{k}_sensor"] == row[f"{k}_reference"]
     summary = json.loads((sensor / "summary.json").read_text())
     assert row["plms_per_h_sensor_own"] == summary["plms_index"] == row["plms_per_h_reference"]
+
+
+@pytest.mark.parametrize("name", ["random_1.txt", "random_2.txt", "random_3.txt"])
+def test_offset_estimated_on_plmscore_exports(tmp_path, name):
+    """The PLMScoRe RemLogic exports, read back as a 'sensor' on a clock 30 s behind with one
+    movement in ten lost and 0.1-s onset noise: the offset is found from the movements alone."""
+    ref = ANNOTATIONS / "plmscore" / name
+    sensor = tmp_path / "sensor"
+    assert main(["score-events", str(ref), "--out", str(sensor)]) == 0
+    ev = pd.read_csv(sensor / "events.csv")
+    rng = np.random.default_rng(7)
+    ev = ev[rng.random(len(ev)) >= 0.1].copy()
+    ev["onset_s"] = ev["onset_s"] - 30.0 + rng.normal(0, 0.1, len(ev))
+    ev.to_csv(sensor / "events.csv", index=False)
+    a = agree_night(sensor, ref)
+    assert a.alignment.method == "estimated"
+    assert abs(a.alignment.offset_s - 30.0) < 0.1
+    assert a.events["lm"]["ppv"] >= 0.97
+    assert a.events["lm"]["sensitivity"] == pytest.approx(
+        a.events["lm"]["n_sensor"] / a.events["lm"]["n_reference"], abs=0.03
+    )
