@@ -156,7 +156,7 @@ def align_onsets(
     reference_onsets: np.ndarray,
     *,
     nominal_s: float = 0.0,
-    search_s: float = 600.0,
+    search_s: float | None = 600.0,
     peak_exclusion_s: float = 5.0,
     match_tol_s: float = 2.0,
 ) -> Alignment:
@@ -168,8 +168,9 @@ def align_onsets(
         LM onsets (s) in each file's frame.
     nominal_s : float
         Sensor start minus reference start (s) from the files' absolute times, 0 when unknown.
-    search_s : float
-        Largest clock offset searched (s) around ``nominal_s``.
+    search_s : float or None
+        Largest clock offset searched (s) around ``nominal_s``; None: every offset at which the
+        trains overlap (when the files' absolute start times are unknown).
     peak_exclusion_s : float
         Lags closer than this to the best one belong to its peak (s).
     match_tol_s : float
@@ -186,6 +187,8 @@ def align_onsets(
     if s.size == 0 or r.size == 0:
         raise AgreementError(f"no leg movements to align on (sensor {s.size}, reference {r.size})")
     s_nom = s + nominal_s
+    if search_s is None:
+        search_s = float(max(r.max() - s_nom.min(), s_nom.max() - r.min())) + 1.0
     if s_nom.max() + search_s < r.min() or r.max() < s_nom.min() - search_s:
         raise AgreementError(
             f"the sensor's movements ({s_nom.min():.0f}-{s_nom.max():.0f} s in the reference's time) and the "

@@ -309,7 +309,11 @@ def agree_night(
         alignment = user_alignment(offset_s, nominal)
     else:
         try:
-            alignment = align_onsets(s_on, ref.lms["onset_s"].to_numpy(float), nominal_s=nominal)
+            # without both absolute starts the file starts say nothing: search every overlap
+            known = sensor.start is not None and ref.start is not None
+            alignment = align_onsets(
+                s_on, ref.lms["onset_s"].to_numpy(float), nominal_s=nominal, search_s=600.0 if known else None
+            )
         except AgreementError as exc:
             raise AgreementError(f"{sensor.path / 'events.csv'} vs {reference}: {exc}") from None
 

@@ -73,3 +73,13 @@ def test_user_alignment_has_no_uncertainty():
     a = user_alignment(-4.5, nominal_s=10.0)
     assert a.to_reference(100.0) == pytest.approx(105.5)
     assert a.offset_se_s is None and a.n_pairs is None and a.method == "user"
+
+
+def test_unknown_file_starts_search_every_overlap():
+    rng = np.random.default_rng(5)
+    s = _plm_like_train(rng, 4)
+    r = s - 2000.0 + rng.normal(0, 0.1, s.size)  # 33 min apart: beyond the +-10 min search
+    with pytest.raises(AgreementError):
+        align_onsets(s, r)
+    a = align_onsets(s, r, search_s=None)
+    assert abs(a.offset_s + 2000.0) < 0.1
