@@ -86,7 +86,9 @@ def _read_csv(path: Path, need: tuple[str, ...]) -> pd.DataFrame:
     if missing:
         raise FormatError(path, f"missing column(s) {', '.join(missing)}")
     for c in ("onset_s", "duration_s"):
-        if c in df and not pd.api.types.is_numeric_dtype(df[c]):
+        if c in df and len(df) == 0:
+            df[c] = df[c].astype(float)  # a header-only file: a night without movements
+        elif c in df and not pd.api.types.is_numeric_dtype(df[c]):
             raise FormatError(path, f"column {c} must be numbers (seconds)")
     return df
 

@@ -162,3 +162,16 @@ def test_offset_estimated_on_plmscore_exports(tmp_path, name):
     assert a.events["lm"]["sensitivity"] == pytest.approx(
         a.events["lm"]["n_sensor"] / a.events["lm"]["n_reference"], abs=0.03
     )
+
+
+def test_sensor_night_without_movements(tmp_path, capsys):
+    ref = ANNOTATIONS / "remlogic_example.txt"
+    sensor = tmp_path / "sensor"
+    assert main(["score-events", str(ref), "--out", str(sensor)]) == 0
+    header = (sensor / "events.csv").read_text().splitlines()[0]
+    (sensor / "events.csv").write_text(header + "\n")
+    a = agree_night(sensor, ref, offset_s=0.0)
+    assert a.events["lm"]["sensitivity"] == 0.0 and a.events["lm"]["ppv"] is None
+    assert set(a.matched["status"]) == {"miss"}
+    assert main(["agree", str(sensor), "--reference", str(ref), "--out", str(tmp_path / "o")]) == 2
+    assert "no leg movements to align on (sensor 0" in capsys.readouterr().err
