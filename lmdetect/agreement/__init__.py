@@ -18,8 +18,8 @@ tolerance_s=...) -> NightAgreement``
 events CSV); ``reference_hypnogram`` an optional separate hypnogram file; ``offset_s`` a user-given
 clock offset (reference time = sensor time + offset, no drift estimated); ``rules`` a rule-set name
 (default: the sensor night's rule set); ``tolerance_s`` the onset tolerance of event matching.
-Raises :class:`lmdetect.errors.AgreementError` (CLI exit 2) when the trains do not overlap or
-alignment is ambiguous.
+Raises :class:`lmdetect.agreement.AgreementError` (a :class:`lmdetect.errors.LmdetectError`; CLI
+exit 2) when the trains do not overlap, alignment is ambiguous or too few onsets match.
 
 ``NightAgreement.row() -> dict[str, float | int | str | None]`` with exactly these keys (None where
 undefined)::
@@ -44,3 +44,26 @@ mapped into the reference clock and re-scored with the same rules and the same r
 sensor_night, reference, reference_hypnogram (optional), offset_s (optional), participant (optional),
 child (optional).
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["ROW_KEYS", "AgreementError", "Alignment", "NightAgreement", "agree_night", "align_onsets"]
+
+# loaded on first use: the readers and the scoring import pandas
+_WHERE = {
+    "AgreementError": "align",
+    "Alignment": "align",
+    "align_onsets": "align",
+    "NightAgreement": "night",
+    "agree_night": "night",
+    "ROW_KEYS": "night",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
