@@ -155,6 +155,7 @@ class NightAgreement:
     reference_format: str
     rule_set: str
     tolerance_s: float
+    reference_side: str
     alignment: Alignment
     events: dict[str, dict[str, Any]]  # lm / clm / plm -> rates
     indices: dict[str, dict[str, float | None]]  # reference / sensor / sensor_own -> index -> value
@@ -196,6 +197,7 @@ class NightAgreement:
             "reference": self.reference,
             "reference_format": self.reference_format,
             "rule_set": self.rule_set,
+            "reference_legs": self.reference_side,
             "matching": {
                 "rule": "one-to-one; intervals overlap and onsets within the tolerance; closest onsets first",
                 "onset_tolerance_s": self.tolerance_s,
@@ -257,6 +259,7 @@ def agree_night(
     offset_s: float | None = None,
     rules: str | None = None,
     tolerance_s: float = DEFAULT_TOLERANCE_S,
+    reference_side: str | None = None,
 ) -> NightAgreement:
     """Compare a sensor night with a PSG scoring of the same night.
 
@@ -275,6 +278,10 @@ def agree_night(
         Rule set name; default the sensor night's (``rule_set`` in summary.json), else WASM 2016.
     tolerance_s
         Onset tolerance (s) of the matching (:mod:`lmdetect.agreement.match`).
+    reference_side
+        Compare with the PSG movements of one leg only: ``left``, ``right``, or ``sensor`` (the
+        sensor night's ``side`` in summary.json). Default: both legs, as the PSG scored them (a
+        one-leg sensor then misses the other leg's movements by design).
 
     Raises
     ------
@@ -293,6 +300,20 @@ def agree_night(
     rule_set = get_rule_set(rules or str(sensor.summary.get("rule_set") or "wasm2016"))
     ref = _read_reference(reference, reference_hypnogram)
     warnings: list[str] = list(ref.warnings)
+    if reference_side is not None:
+        side = str(sensor.summary.get("side") or "") if reference_side == "sensor" else reference_side
+        if side not in ("left", "right"):
+            raise LmdetectError(
+                f"reference side {reference_side!r}: expected left, right or sensor"
+                + (f" (the sensor night {sensor.path} names no leg)" if reference_side == "sensor" else "")
+            )
+        keep = ref.lms["side"].isin([side, "both"]).to_numpy()
+        n_unknown = int((ref.lms["side"] == "unknown").sum())
+        if n_unknown:
+            warnings.append(
+                f"{n_unknown} PSG leg movement(s) name no leg and are left out of the {side}-leg comparison"
+            )
+        ref = dataclasses.replace(ref, lms=ref.lms[keep].reset_index(drop=True))
     if len(ref.lms) == 0:
         raise AgreementError(f"{reference}: no leg movements scored; nothing to compare {sensor.path} with")
     tib = ref.time_in_bed()
@@ -377,6 +398,7 @@ def agree_night(
         reference_format=ref.source_format,
         rule_set=rule_set.name,
         tolerance_s=float(tolerance_s),
+        reference_side=side if reference_side is not None else "both",
         alignment=alignment,
         events=events,
         indices={"reference": idx_ref, "sensor": idx_sens, "sensor_own": idx_own},

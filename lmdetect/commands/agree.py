@@ -48,6 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="known clock offset, PSG clock minus sensor clock (s); skips the estimation (no drift)",
     )  # fmt: skip
     parser.add_argument(
+        "--reference-side", choices=("left", "right", "sensor"), default=None,
+        help="compare with the PSG movements of one leg (sensor: the sensor night's side); default both legs",
+    )  # fmt: skip
+    parser.add_argument(
         "--tolerance", type=float, default=DEFAULT_TOLERANCE_S, metavar="SECONDS",
         help="onset tolerance of event matching (default %(default)g s; intervals must also overlap)",
     )  # fmt: skip
@@ -93,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         offset_s=args.offset,
         rules=args.rules,
         tolerance_s=args.tolerance,
+        reference_side=args.reference_side,
     )
     doc = json.dumps(to_jsonable(a.to_dict()), indent=2, sort_keys=False, allow_nan=False) + "\n"
     matched = a.matched.to_csv(index=False, lineterminator="\n")

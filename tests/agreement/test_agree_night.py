@@ -175,3 +175,28 @@ def test_sensor_night_without_movements(tmp_path, capsys):
     assert set(a.matched["status"]) == {"miss"}
     assert main(["agree", str(sensor), "--reference", str(ref), "--out", str(tmp_path / "o")]) == 2
     assert "no leg movements to align on (sensor 0" in capsys.readouterr().err
+
+
+def test_one_leg_of_the_psg(tmp_path):
+    """A left-ankle sensor against the PSG's left-leg movements only: the right leg's movements
+    are no longer counted as misses."""
+    from lmdetect.io.annotations import read_scored_events
+    from lmdetect.scoring import score_lms
+
+    ref = ANNOTATIONS / "remlogic_example.txt"
+    sensor = tmp_path / "sensor"
+    assert main(["score-events", str(ref), "--out", str(sensor)]) == 0
+    ev = pd.read_csv(sensor / "events.csv")
+    ev = ev[ev["side"].isin(["left", "both"])]  # what a sensor on the left ankle sees
+    ev.assign(side="left").to_csv(sensor / "events.csv", index=False)
+    s = json.loads((sensor / "summary.json").read_text())
+    (sensor / "summary.json").write_text(json.dumps({**s, "side": "left"}))
+    both = agree_night(sensor, ref, offset_s=0.0)
+    left = agree_night(sensor, ref, offset_s=0.0, reference_side="sensor")
+    assert left.reference_side == "left" and left.to_dict()["reference_legs"] == "left"
+    e = read_scored_events(ref)
+    n_left = len(score_lms(e.lms[e.lms["side"] == "left"], hypnogram=e.hypnogram, period=e.time_in_bed()))
+    assert left.events["lm"]["n_reference"] == n_left < both.events["lm"]["n_reference"]
+    assert left.events["lm"]["sensitivity"] == 1.0 > both.events["lm"]["sensitivity"]
+    with pytest.raises(Exception, match="expected left, right or sensor"):
+        agree_night(sensor, ref, offset_s=0.0, reference_side="middle")
