@@ -200,3 +200,13 @@ def test_one_leg_of_the_psg(tmp_path):
     assert left.events["lm"]["sensitivity"] == 1.0 > both.events["lm"]["sensitivity"]
     with pytest.raises(Exception, match="expected left, right or sensor"):
         agree_night(sensor, ref, offset_s=0.0, reference_side="middle")
+
+
+def test_cli_needs_a_night_and_a_reference_or_a_cohort(tmp_path, capsys):
+    assert main(["agree", "--out", str(tmp_path / "o")]) == 2
+    assert "needs NIGHT_OUT_DIR and --reference" in capsys.readouterr().err
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("sensor_night,reference\n")
+    assert main(["agree", str(tmp_path), "--cohort", str(manifest), "--out", str(tmp_path / "o")]) == 2
+    assert "replaces NIGHT_OUT_DIR and --reference" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
