@@ -4,10 +4,12 @@ Rule: a sensor and a reference movement match when their intervals overlap and t
 within ``tolerance_s``; each movement matches at most one other, closest onsets first. This is the
 rule of :func:`lmdetect.evaluation.match_events` (``lmdetect evaluate``), so the sensitivity against
 a PSG and against the simulator's truth are the same figure. The default tolerance,
-:data:`DEFAULT_TOLERANCE_S` = 1 s, is also ``evaluate``'s: twice the 0.5-s minimum LM duration of
-WASM 2016 (Ferri et al., Sleep Med 2016), so an onset error cannot make a short movement match its
-neighbour, and well above the residual clock error after alignment (typically < 0.3 s SD). The
-overlap requirement keeps a long PSG movement from being "matched" by a different movement that
+:data:`DEFAULT_TOLERANCE_S` = 1 s, is also ``evaluate``'s. It is the shortest onset-to-onset
+spacing of two same-leg LMs under WASM 2016 (Ferri et al., Sleep Med 2016: an LM lasts at least
+0.5 s, and same-leg LMs less than 0.5 s apart are one LM), so a sensor onset within 1 s of a PSG
+onset points at that movement rather than at the next, and it is well above the residual clock
+error after alignment (0.2-0.3 s SD on simulated pairs with 0.2 s scorer jitter). The overlap
+requirement keeps a long PSG movement from being "matched" by a different movement that
 starts just before it.
 """
 
