@@ -70,6 +70,8 @@ class Alignment:
         Coarse cross-correlation: best peak over the best peak away from it.
     residual_sd_s : float or None
         SD of the fit's residuals (s).
+    drift_se_ppm : float or None
+        Standard error of ``drift_ppm`` (ppm); None when the drift is not fitted.
     """
 
     nominal_s: float
@@ -81,6 +83,7 @@ class Alignment:
     method: str
     peak_ratio: float | None = None
     residual_sd_s: float | None = None
+    drift_se_ppm: float | None = None
     pairs: tuple[np.ndarray, np.ndarray] | None = dataclasses.field(default=None, repr=False, compare=False)
 
     def to_reference(self, t_sensor: np.ndarray | float) -> np.ndarray:
@@ -95,6 +98,7 @@ class Alignment:
             "offset_s": self.offset_s,
             "offset_se_s": self.offset_se_s,
             "drift_ppm": self.drift_ppm,
+            "drift_se_ppm": self.drift_se_ppm,
             "drift_fitted": self.drift_fitted,
             "n_matched_pairs": self.n_pairs,
             "coarse_peak_ratio": self.peak_ratio,
@@ -209,6 +213,7 @@ def align_onsets(
     drift_fitted = False
     resid_sd = None
     se = None
+    se_b = None
     ia = ib = np.zeros(0, int)
     for _ in range(4):
         pred = s_nom + a + b * s
@@ -242,8 +247,10 @@ def align_onsets(
             if drift_fitted:
                 sxx = float(np.sum((x - x.mean()) ** 2))
                 se = resid_sd * float(np.sqrt(1.0 / n + x.mean() ** 2 / sxx))
+                se_b = resid_sd / float(np.sqrt(sxx))
             else:
                 se = resid_sd / float(np.sqrt(n))
+                se_b = None
         # the next round matches around the fit, with a tolerance the residuals justify
         tol = max(4.0 * (resid_sd or 0.0), 0.5)
     if ia.size < MIN_PAIRS:
@@ -261,5 +268,6 @@ def align_onsets(
         method="estimated",
         peak_ratio=ratio if np.isfinite(ratio) else None,
         residual_sd_s=resid_sd,
+        drift_se_ppm=None if se_b is None else se_b * 1e6,
         pairs=(s[ia], r[ib]),
     )

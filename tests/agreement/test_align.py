@@ -28,6 +28,7 @@ def test_offset_and_drift_recovered_from_incomplete_jittered_trains():
     assert abs(a.offset_s - 37.0) < 0.2
     assert abs(a.drift_ppm - 20.0) < 8.0
     assert a.offset_se_s is not None and 0 < a.offset_se_s < 0.1
+    assert a.drift_se_ppm is not None and abs(a.drift_ppm - 20.0) < 4 * a.drift_se_ppm
     assert a.n_pairs > 0.7 * truth.size
     # the mapping puts the sensor's onsets on the reference clock
     assert np.allclose(a.to_reference(truth), truth + a.offset_s + a.drift_ppm * 1e-6 * truth)
