@@ -108,7 +108,7 @@ def writer_bytes(d: dict[str, np.ndarray], fs: float, folder: Path) -> tuple[int
     """Size from the streaming LmrWriter (a flush per second of data) and from write_lmr."""
     header = LmrHeader(
         fs=fs,
-        start=dt.datetime(2024, 1, 1, 23, 0, tzinfo=dt.timezone.utc),
+        start=dt.datetime(2024, 1, 1, 23, 0, tzinfo=dt.UTC),
         tick_hz=TICK_HZ,
         scale_g=1 / COUNTS_PER_G,
         range_g=8.0,

@@ -373,7 +373,7 @@ def collate(
         "config_hash": config_hash,
         "config": docs[0].get("config"),
         "reports": reports,
-        "collated": dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds"),
+        "collated": dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds"),
         "sources": [
             {"folder": os.path.relpath(r, out), "shard": d.get("shard"), "counts": d["counts"],
              "engine": d.get("engine"), "started": d.get("started"), "finished": d.get("finished")}

@@ -18,7 +18,15 @@ import logging
 from typing import Any
 
 from ..errors import DeviceNotFoundError
-from .link import Connector, DisconnectCallback, Link, LinkError, NotifyCallback, matches_device, normalize_address
+from .link import (
+    Connector,
+    DisconnectCallback,
+    Link,
+    LinkError,
+    NotifyCallback,
+    matches_device,
+    normalize_address,
+)
 
 __all__ = ["BleakConnector", "BleakLink"]
 

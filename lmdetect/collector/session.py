@@ -30,7 +30,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-
 from ..adapters.base import SensorAdapter, StreamInfo
 from ..errors import ConfigError, DeviceNotFoundError, LmdetectError, ProtocolError
 from .gaps import Accepted, StreamTracker, Verdict
@@ -239,7 +238,7 @@ class RecordSession:
         else:
             n = first.packet.n
             start_ns = first.host_ns - int((n - 1) / info.fs_hz * _NS)
-            start = dt.datetime.fromtimestamp(start_ns / _NS, tz=dt.timezone.utc).astimezone()
+            start = dt.datetime.fromtimestamp(start_ns / _NS, tz=dt.UTC).astimezone()
             meta = {str(k): str(v) for k, v in info.meta.items()}
             meta.update(
                 {

@@ -95,9 +95,9 @@ def adapter_options(sensor: str, rate_hz: float | None, range_g: float | None) -
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..adapters import make_adapter
     import asyncio  # here, not at the top: it alone takes longer than `lmdetect --help` may
 
+    from ..adapters import make_adapter
     from ..collector.ble import BleakConnector
     from ..collector.session import CollectorParams, NightPlan, RecordSession, SessionSummary
     from ..collector.status import StatusDisplay

@@ -35,7 +35,6 @@ from numpy.typing import NDArray
 from scipy import signal
 
 from ..model import empty_lm_table
-
 from ..preprocessing.filters import design_lowpass, moving_average, zero_phase
 from ..preprocessing.grid import RegularSignal
 from .params import DetectParams

@@ -361,7 +361,7 @@ def write_bids_motion(recording: Recording, path: str | os.PathLike[str], *, tas
     }
 
     scans_path, rel = _scans_target(path)
-    utc_start = recording.start.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    utc_start = recording.start.astimezone(dt.UTC).replace(tzinfo=None)
     acq = utc_start.isoformat(timespec="microseconds") + "Z"
     if scans_path.exists():
         scans = pd.read_csv(scans_path, sep="\t", dtype=str, keep_default_na=False)

@@ -37,7 +37,7 @@ __all__ = ["Night", "split_nights", "night_windows"]
 
 log = logging.getLogger(__name__)
 
-_UTC = dt.timezone.utc
+_UTC = dt.UTC
 
 
 @dataclasses.dataclass(frozen=True)

@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup, escape
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter
-from markupsafe import Markup, escape
 
 from .._atomic import atomic_write_text
 from ..io.multinight import NightFolder

@@ -187,7 +187,7 @@ def multinight_table(
         }
         row.update(night_metrics_row(summary))
         rows.append(row)
-        starts.append((start.astimezone(dt.timezone.utc), night))
+        starts.append((start.astimezone(dt.UTC), night))
     order = sorted(range(n), key=lambda k: starts[k])
     columns = list(TABLE_ID_COLUMNS) + [c.label for c in NIGHT_METRIC_COLUMNS]
     table = pd.DataFrame.from_records([rows[k] for k in order], columns=columns)

@@ -169,7 +169,6 @@ def test_cli_plain_progress_lines(cohort_dir, tmp_path, capsys):
 
 def test_split_nights_gives_one_row_per_night_and_resumes(tmp_path):
     from firmware_sim.night import simulate_night, write_night
-
     from tests.batch.batch_helpers import two_day_recording
 
     nights = [write_night(simulate_night("rls", hours=1.5, rate_hz=25, seed=s), tmp_path / f"s{s}")["recording"]

@@ -234,7 +234,7 @@ def test_synthetic_nights_without_movement_files_and_enough_nights(tmp_path):
 
     folders, docs = [], []
     for k in range(10):
-        start = dt.datetime(2026, 4, 1, 23, 0, tzinfo=dt.timezone.utc) + dt.timedelta(days=k)
+        start = dt.datetime(2026, 4, 1, 23, 0, tzinfo=dt.UTC) + dt.timedelta(days=k)
         doc = {"recording_start": start.isoformat(), "rule_set": "wasm2016", "sleep_source": "actigraphy",
                "plms_index": None if k == 9 else 20.0 + k, "periodicity_index": 0.7, "tst_h": 6.0,
                "n_pad_logged": int(k % 2 == 0), "n_vibration_detected": 0}
