@@ -32,7 +32,7 @@ def _observed(res: Any, onsets_s: np.ndarray) -> np.ndarray:
     ok = (idx >= 0) & (idx < len(ep))
     obs = np.zeros(onsets_s.size, bool)
     obs[ok] = ep["observed"].to_numpy(bool)[idx[ok]]
-    for a, d in zip(res.pad_sessions["onset_s"].to_numpy(float), res.pad_sessions["duration_s"].to_numpy(float)):
+    for a, d in zip(res.pad_sessions["onset_s"].to_numpy(float), res.pad_sessions["duration_s"].to_numpy(float), strict=True):
         obs &= ~((onsets_s >= a) & (onsets_s < a + d))
     return obs
 
@@ -95,7 +95,7 @@ def run_one(profile: str, seed: int, rate: int, noise: float, hours: float, slee
         false[di] = False
         t = det["onset_s"].to_numpy()
         inside = np.zeros(len(det), bool)
-        for a, b in zip(on, off):
+        for a, b in zip(on, off, strict=True):
             inside |= (t >= a) & (t < b)
         pad_h = float(np.sum(off - on)) / 3600.0
         out["false_plm_per_pad_h"] = float((false & inside).sum() / pad_h) if pad_h > 0 else None

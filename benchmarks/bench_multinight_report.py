@@ -74,7 +74,7 @@ def main() -> None:
             names = [f.path.name for f in folders]
             t_stats, summary = timed(lambda: multinight_summary(multinight_table([f.summary for f in folders], names)))
             doc = multinight_document(summary, folders, names)
-            by_label = dict(zip(names, folders))
+            by_label = dict(zip(names, folders, strict=True))
             t_html, html = timed(lambda: render_multinight_report(summary, by_label, doc))
             total = t_read + t_stats + t_html
             print(f"{n:2d} nights: read {t_read:.2f} s, statistics {t_stats:.2f} s, figures+HTML {t_html:.2f} s; "

@@ -93,9 +93,9 @@ def _pad_masks(
     if config.mask_logged_pads and pad_log is not None and len(pad_log):
         on = _seconds(pad_log["start"], start)
         off = _seconds(pad_log["end"], start) + config.pad_log_margin_s
-        rows += [{"onset_s": a, "duration_s": b - a, "source": "log"} for a, b in zip(on, off)]
+        rows += [{"onset_s": a, "duration_s": b - a, "source": "log"} for a, b in zip(on, off, strict=True)]
     m = config.vibration.margin_s
-    for a, d in zip(vib["onset_s"].to_numpy(float), vib["duration_s"].to_numpy(float)):
+    for a, d in zip(vib["onset_s"].to_numpy(float), vib["duration_s"].to_numpy(float), strict=True):
         rows.append({"onset_s": a - m, "duration_s": d + 2 * m, "source": "detected"})
     return pd.DataFrame(rows, columns=["onset_s", "duration_s", "source"])
 

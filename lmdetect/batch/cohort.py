@@ -323,7 +323,7 @@ def collate(
     def one(name: str, values: list[Any]) -> Any:
         """The single value all records share, else an error listing each record's value."""
         if len({json.dumps(v, sort_keys=True) for v in values}) > 1:
-            listing = "; ".join(f"{r}: {json.dumps(v, sort_keys=True)}" for r, v in zip(records, values))
+            listing = "; ".join(f"{r}: {json.dumps(v, sort_keys=True)}" for r, v in zip(records, values, strict=True))
             raise LmdetectError(f"the records disagree on {name}: {listing}")
         return values[0]
 
@@ -377,7 +377,7 @@ def collate(
         "sources": [
             {"folder": os.path.relpath(r, out), "shard": d.get("shard"), "counts": d["counts"],
              "engine": d.get("engine"), "started": d.get("started"), "finished": d.get("finished")}
-            for r, d in zip(records, docs)
+            for r, d in zip(records, docs, strict=True)
         ],
         "missing_shards": missing,
         "counts": counts,

@@ -462,11 +462,11 @@ def run_split_job(job: NightJob) -> tuple[NightOutcome, ...]:
         assert marker is not None
         parts = [_part_job(job, str(label)) for label in marker["nights"]]
         docs = [_load_summary(Path(p.night_dir)) for p in parts]
-        if all(_is_complete(d, p, sha, sidecars) for d, p in zip(docs, parts)):
+        if all(_is_complete(d, p, sha, sidecars) for d, p in zip(docs, parts, strict=True)):
             return tuple(
                 NightOutcome(**_base(p), status="skipped", input_sha256=sha, sidecar_sha256=dict(sidecars),
                              row=cohort_row(d, p), timings_s={**t, "total": time.perf_counter() - start})  # type: ignore[arg-type]
-                for d, p in zip(docs, parts)
+                for d, p in zip(docs, parts, strict=True)
             )
     try:
         t0 = time.perf_counter()

@@ -160,7 +160,7 @@ def detect_vibration(reg: RegularSignal, params: VibrationParams = VibrationPara
     # join runs separated by short breaks (a leg movement on the pad)
     max_break = int(params.max_break_s // win_s)
     runs: list[list[int]] = []
-    for a, b in zip(starts, ends):
+    for a, b in zip(starts, ends, strict=True):
         if runs and a - runs[-1][1] <= max_break:
             runs[-1][1] = b
         else:

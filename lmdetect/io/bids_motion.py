@@ -326,7 +326,7 @@ def write_bids_motion(recording: Recording, path: str | os.PathLike[str], *, tas
     ms2 = np.round(recording.accel_g.astype(np.float64) * STANDARD_GRAVITY_MS2, 6)
     columns = {f"f{i}": ms2[:, i] for i in range(3)}
     names = ["acc_x", "acc_y", "acc_z"]
-    rows = [(n, c, "ACCEL", point, "m/s^2") for n, c in zip(names, "xyz")]
+    rows = [(n, c, "ACCEL", point, "m/s^2") for n, c in zip(names, "xyz", strict=True)]
     if latency:
         columns["f3"] = np.round(recording.time_s - recording.time_s[0], 6)
         rows.append(("latency", "n/a", "LATENCY", "n/a", "s"))

@@ -321,7 +321,7 @@ def _record_duration(fs: float) -> float:
 def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
     """(start, stop) index pairs of the True runs of ``mask``."""
     edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
 
 
 def _write(recording: Recording, path: str | os.PathLike[str], *, bdf: bool) -> None:

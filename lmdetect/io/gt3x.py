@@ -174,7 +174,7 @@ def _decode_activity(buf: bytes, offsets: NDArray[np.int64], n: NDArray[np.int64
 
 
 def _decode_activity2(buf: bytes, offsets: NDArray[np.int64], n: NDArray[np.int64]) -> NDArray[np.int32]:
-    parts = [buf[o : o + 6 * k] for o, k in zip(offsets.tolist(), n.tolist())]
+    parts = [buf[o : o + 6 * k] for o, k in zip(offsets.tolist(), n.tolist(), strict=True)]
     return np.frombuffer(b"".join(parts), dtype="<i2").reshape(-1, 3).astype(np.int32)
 
 
@@ -374,7 +374,7 @@ def _idle_sleep(stamps: NDArray[np.int64], codes: NDArray[np.int64], end_s: int)
     episodes = 0
     total = 0.0
     entered: int | None = None
-    for t, c in zip(stamps.tolist(), codes.tolist()):
+    for t, c in zip(stamps.tolist(), codes.tolist(), strict=True):
         if c == EVENT_IDLE_SLEEP_ENTER and entered is None:
             entered = t
             episodes += 1

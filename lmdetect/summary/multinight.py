@@ -170,7 +170,7 @@ def multinight_table(
     if pad_labels is not None and len(pad_labels) != n:
         raise ConfigError(f"{n} summaries but {len(pad_labels)} pad labels")
     rows, starts = [], []
-    for i, (summary, night) in enumerate(zip(summaries, nights)):
+    for i, (summary, night) in enumerate(zip(summaries, nights, strict=True)):
         start = _start(summary, f"night {night}")
         evidence = pad_evidence(summary)
         label = None if pad_labels is None else pad_labels[i]

@@ -40,7 +40,7 @@ def test_bad_files_are_listed_and_never_stop_the_batch(first_run, cohort_dir):
 
     failures = pd.read_csv(s.files["failures_csv"])
     assert failures["night_id"].tolist() == ["P10/n1", "P10/n2"]
-    msgs = dict(zip(failures["night_id"], failures["error"]))
+    msgs = dict(zip(failures["night_id"], failures["error"], strict=True))
     assert "n1.lmr" in msgs["P10/n1"] and "header" in msgs["P10/n1"]
     assert "n2.csv, line 120" in msgs["P10/n2"]
     assert (failures["error_type"] == "FormatError").all()

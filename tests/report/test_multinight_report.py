@@ -219,7 +219,7 @@ def test_timeline_draws_every_plm_of_every_night(series):
     fig = plot_nights_timeline(tracks)
     axes = [ax for ax in fig.axes if ax.get_ylabel()]
     assert len(axes) == 7
-    for k, (ax, f) in enumerate(zip(axes, folders)):
+    for k, (ax, f) in enumerate(zip(axes, folders, strict=True)):
         n_plm = int(f.events["in_plm_series"].sum())
         ticks = [c for c in ax.collections if hasattr(c, "get_segments") and len(c.get_segments())
                  and tuple(c.get_color()[0]) == to_rgba(COLORS["plm"])]
