@@ -353,7 +353,7 @@ def plot_pad_comparison(table: pd.DataFrame, comparison: PadComparison, *, axes:
     y = pd.to_numeric(table[comparison.column], errors="coerce").to_numpy(np.float64)
     pad = table[PAD_COLUMN].to_numpy(bool)
     rng = np.random.default_rng(0)  # jitter only, for legibility
-    for i, (grp, name, mean) in enumerate(
+    for i, (grp, _name, mean) in enumerate(
         ((False, "no-pad nights", comparison.mean_no_pad), (True, "pad nights", comparison.mean_pad))
     ):
         v = y[(pad == grp) & np.isfinite(y)]

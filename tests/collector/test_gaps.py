@@ -292,7 +292,7 @@ def test_no_packet_sequence_breaks_the_accounting(events):
                 t.apply_resend_reply(a, b, None if arg % 3 == 0 else (a + arg % 7, b))
             continue
         h = max(h, host(nxt - 1))
-        for verdict, acc in t.offer(p, h):
+        for _verdict, acc in t.offer(p, h):
             if acc is not None:
                 written.append((acc.seq, acc.tick))
     seqs = [q for q, _ in written]
