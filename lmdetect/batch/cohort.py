@@ -334,10 +334,11 @@ def collate(
     shards = [d.get("shard") for d in docs]
     missing: list[int] = []
     if any(s is not None for s in shards):
-        if any(s is None for s in shards):
+        sharded = [s for s in shards if s is not None]
+        if len(sharded) < len(shards):
             raise LmdetectError("cannot mix sharded and unsharded batch outputs: " + ", ".join(map(str, records)))
-        count = one("shard count", [s["count"] for s in shards])
-        seen = [s["index"] for s in shards]
+        count = one("shard count", [s["count"] for s in sharded])
+        seen = [s["index"] for s in sharded]
         dup = sorted({i for i in seen if seen.count(i) > 1})
         if dup:
             raise LmdetectError(f"shard(s) {dup} of {count} appear in more than one folder")

@@ -23,7 +23,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 __all__ = [
     "BLAS_THREAD_VARIABLES",
@@ -331,8 +331,17 @@ def _process(job: NightJob, sha: str, sidecars: Mapping[str, str], t: dict[str, 
     return doc
 
 
-def _base(job: NightJob) -> dict[str, str]:
-    return dict(night_id=job.night_id, participant=job.participant, night=job.night, input_path=job.input_path)
+class _Identity(TypedDict):
+    """The fields of :class:`NightOutcome` that name the night."""
+
+    night_id: str
+    participant: str
+    night: str
+    input_path: str
+
+
+def _base(job: NightJob) -> _Identity:
+    return _Identity(night_id=job.night_id, participant=job.participant, night=job.night, input_path=job.input_path)
 
 
 def _failure(job: NightJob, exc: BaseException, t: dict[str, float], start: float, *, sha: str | None = None,

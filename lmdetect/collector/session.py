@@ -571,7 +571,9 @@ class RecordSession:
         if acc.backfill:
             self.backfilled_written += acc.packet.n
         flags = acc.packet.flags | (_RESENT if acc.backfill else 0)
-        self._writer.write_packet(
+        writer = self._writer
+        assert writer is not None  # opened above
+        writer.write_packet(
             acc.seq,
             acc.tick,
             acc.packet.counts,

@@ -120,8 +120,12 @@ def run(args: argparse.Namespace) -> int:
             on_status=None if display is None else display.update,
         )
         loop = asyncio.get_running_loop()
+
+        def on_signal(sig: signal.Signals) -> None:
+            session.request_stop(reason=f"signal {sig.name}")
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, lambda s=sig: session.request_stop(reason=f"signal {s.name}"))
+            loop.add_signal_handler(sig, on_signal, sig)
         try:
             return await session.run()
         finally:

@@ -73,7 +73,7 @@ class MovementTrace:
 
     @property
     def times_s(self) -> NDArray[np.float64]:
-        return self.t0_s + self.block_s * np.arange(self.envelope_mg.size)
+        return self.t0_s + self.block_s * np.arange(self.envelope_mg.size, dtype=np.float64)
 
 
 def movement_magnitude(reg: RegularSignal, params: DetectParams) -> NDArray[np.float32]:

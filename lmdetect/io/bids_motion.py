@@ -192,7 +192,8 @@ def read_bids_motion(
     channels = _read_channels(channels_path)
     sidecar = _read_json(json_path)
     fs = float(sidecar["SamplingFrequency"])
-    extra = sidecar.get("lmdetect") if isinstance(sidecar.get("lmdetect"), dict) else {}
+    stored = sidecar.get("lmdetect")
+    extra: dict[str, Any] = stored if isinstance(stored, dict) else {}
 
     kind = channels["type"].str.upper()
     accel_rows = channels[kind == "ACCEL"]

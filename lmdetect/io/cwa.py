@@ -352,7 +352,7 @@ def _decode_samples(
             # eezzzzzz zzzzyyyy yyyyyyxx xxxxxxxx: 10-bit two's complement, shifted by e
             v = payload.view("<u4").astype(np.int32)
             e = (v >> 30) & 0x3
-            vals = np.empty(v.shape + (3,), dtype=np.int32)
+            vals: NDArray[np.signedinteger] = np.empty(v.shape + (3,), dtype=np.int32)
             for axis, shift in enumerate((0, 10, 20)):
                 vals[..., axis] = ((((v >> shift) & 0x3FF) ^ 0x200) - 0x200) << e
             unit = np.full(c1 - c0, 1.0 / 256.0, dtype=np.float32)

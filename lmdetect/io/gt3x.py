@@ -354,9 +354,9 @@ def _accel_scale(path: Path, buf: bytes, table: NDArray[np.int64], info: dict[st
             value = decode_parameter_float(int(items["value"][hit][0]))
             if value > 0:
                 return value, "PARAMETERS record"
-    value = _num(info.get("Acceleration Scale"))
-    if value is not None and value > 0:
-        return value, "info.txt"
+    stated = _num(info.get("Acceleration Scale"))
+    if stated is not None and stated > 0:
+        return stated, "info.txt"
     serial = info.get("Serial Number", "")
     if serial.startswith(("NEO", "CLE")):
         return 341.0, "serial number (NEO/CLE: 341 LSB/g)"
