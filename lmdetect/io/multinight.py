@@ -465,11 +465,18 @@ def summarize_nights(
     metric
         Night-table column compared between pad and no-pad nights.
     n_boot, seed, confidence
-        Bootstrap settings (:func:`lmdetect.summary.multinight.pad_comparison`).
+        Bootstrap settings (:func:`lmdetect.summary.multinight.pad_comparison`): resamples,
+        random seed, and the interval's coverage as a fraction (0.95: a 95 % interval).
     report
         Also write ``multinight.html`` (needs the ``report`` extra: matplotlib, jinja2).
     dpi
-        Resolution of the report's figures.
+        Resolution of the report's figures (dots per inch).
+
+    Returns
+    -------
+    SummarizeResult
+        The table and statistics, the ``multinight.json`` document, the nights read and the
+        files written.
 
     Everything is read, computed and rendered before the first file is written, so bad input
     leaves nothing behind; the files are then written to a staging folder and moved into place

@@ -69,7 +69,28 @@ def write_night_outputs(
     pdf: bool = False,
 ) -> dict[str, Path]:
     """Write summary.json, events.csv, events.tsv/.json, events_annotations.edf, epochs.csv,
-    config.toml (and report.html / report.pdf)."""
+    config.toml (and report.html / report.pdf).
+
+    Parameters
+    ----------
+    result : NightResult
+        The processed night (:func:`lmdetect.process_night`).
+    out_dir : str or os.PathLike
+        The night folder (created if missing); an older set of outputs is replaced.
+    input_path : str or os.PathLike, optional
+        The recording processed, recorded in summary.json.
+    input_sha256 : str, optional
+        SHA-256 of the recording (hex), recorded in summary.json.
+    report : bool
+        Also write report.html (needs the ``report`` extra).
+    pdf : bool
+        Also write report.pdf (with ``report``).
+
+    Returns
+    -------
+    dict of str to Path
+        The files written, by key (``summary``, ``events``, ``epochs``, ``config``, ...).
+    """
     final = Path(out_dir)
     final.mkdir(parents=True, exist_ok=True)
     doc = night_summary_document(result, input_path=input_path, input_sha256=input_sha256)
