@@ -24,6 +24,8 @@ demo: venv system-deps
 	$(PY) scripts/demo.py --out demo-output
 
 test: venv system-deps
+	$(PY) -m ruff check lmdetect firmware_sim tests benchmarks scripts
+	$(PY) -m mypy
 	$(PY) -m pytest -q
 
 bench: venv
@@ -31,4 +33,4 @@ bench: venv
 	$(PY) benchmarks/accuracy.py --quick
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache
+	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -115,7 +115,6 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         import lmdetect.report  # noqa: F401
-
         from lmdetect.report import write_night_report  # noqa: F401
 
         report_modes = [False] if args.no_reports else [False, True]

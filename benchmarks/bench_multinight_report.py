@@ -70,12 +70,15 @@ def main() -> None:
         print(f"simulating and processing 7 nights of {hours:g} h (not timed) ...", flush=True)
         base = make_nights(root / "base", hours)
         for n, dirs in ((7, base), (30, repeat_nights(root / "copies", base, 30))):
-            t_read, folders = timed(lambda: read_night_folders(dirs))
+            t_read, folders = timed(lambda dirs=dirs: read_night_folders(dirs))
             names = [f.path.name for f in folders]
-            t_stats, summary = timed(lambda: multinight_summary(multinight_table([f.summary for f in folders], names)))
+            t_stats, summary = timed(
+                lambda folders=folders, names=names: multinight_summary(
+                    multinight_table([f.summary for f in folders], names)))
             doc = multinight_document(summary, folders, names)
-            by_label = dict(zip(names, folders))
-            t_html, html = timed(lambda: render_multinight_report(summary, by_label, doc))
+            by_label = dict(zip(names, folders, strict=True))
+            t_html, html = timed(
+                lambda summary=summary, by_label=by_label, doc=doc: render_multinight_report(summary, by_label, doc))
             total = t_read + t_stats + t_html
             print(f"{n:2d} nights: read {t_read:.2f} s, statistics {t_stats:.2f} s, figures+HTML {t_html:.2f} s; "
                   f"total {total:.2f} s = {total / n:.3f} s per night (goal < 2 s); page {len(html) / 1e6:.2f} MB")

@@ -108,7 +108,7 @@ def writer_bytes(d: dict[str, np.ndarray], fs: float, folder: Path) -> tuple[int
     """Size from the streaming LmrWriter (a flush per second of data) and from write_lmr."""
     header = LmrHeader(
         fs=fs,
-        start=dt.datetime(2024, 1, 1, 23, 0, tzinfo=dt.timezone.utc),
+        start=dt.datetime(2024, 1, 1, 23, 0, tzinfo=dt.UTC),
         tick_hz=TICK_HZ,
         scale_g=1 / COUNTS_PER_G,
         range_g=8.0,
@@ -145,7 +145,7 @@ def main() -> None:
     print(f"{'rate':>6} {'layout':<26} {'batch':>6} {'zstd':>4} {'MB/h':>7} {'MB/6h':>7} {'write s/h':>9}")
     for fs in (50.0, 100.0):
         d = simulate(fs, args.hours, args.noise_counts)
-        rows = lambda s: int(s * fs)  # noqa: E731
+        rows = lambda s, fs=fs: int(s * fs)  # noqa: E731
         layouts = ("all per-sample", "packet cols", "tick runs", "tick runs + packet cols")
         cases = [(lay, 60, 3) for lay in layouts]
         batch_levels = ((1, 3), (10, 3), (60, 1), (60, 9), (60, 12), (60, 19), (300, 12))

@@ -123,5 +123,5 @@ def add_noise(rng: np.random.Generator, a_g: NDArray[np.float64], noise_density_
 def quantize(a_g: NDArray[np.float64], range_g: float) -> tuple[NDArray[np.int16], NDArray[np.bool_]]:
     """Clip to +-``range_g`` and quantise to int16 counts; also returns which samples clipped (any axis)."""
     counts = np.rint(a_g * (32768.0 / range_g))
-    clipped = ((counts > 32767) | (counts < -32768)).any(axis=1)
+    clipped = np.asarray(((counts > 32767) | (counts < -32768)).any(axis=1))
     return np.clip(counts, -32768, 32767).astype(np.int16), clipped

@@ -64,6 +64,11 @@ class PadSession:
         return self.start_s + self.on_s + self.ramp_s
 
 
+def _vec3(v: NDArray[np.float64]) -> tuple[float, float, float]:
+    """A length-3 array as a plain 3-tuple of floats."""
+    return float(v[0]), float(v[1]), float(v[2])
+
+
 def _level(intensity: int) -> float:
     return 0.6 + 0.4 * (intensity - 1) / 8.0
 
@@ -111,8 +116,8 @@ def plan_pad_sessions(rng: np.random.Generator, episodes: list[RlsEpisode], ligh
                     cycle=c + 1,
                     wander=tuple((float(rng.uniform(1 / 60, 1 / 5)), float(rng.uniform(0, 2 * np.pi))) for _ in range(3)),
                     wander_rel=profile.pad_freq_wander,
-                    direction=tuple(float(x) for x in 0.4 * rng.standard_normal(3)),
-                    harmonic_dir=tuple(float(x) for x in rng.standard_normal(3)),
+                    direction=_vec3(0.4 * rng.standard_normal(3)),
+                    harmonic_dir=_vec3(rng.standard_normal(3)),
                 )
             )
         busy_until = start + cycles * length

@@ -220,7 +220,7 @@ class Profile(Params):
             raise ConfigError(
                 f"unknown profile parameter(s) {', '.join(unknown)}; valid names are {', '.join(sorted(names))}"
             )
-        fixed = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
+        fixed: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
         return dataclasses.replace(self, **fixed)
 
 

@@ -156,7 +156,7 @@ def simulate_sleep(rng: np.random.Generator, duration_s: float, profile: Profile
     # awakenings laid over the cycles; more in the second half of the night
     bouts: list[WakeBout] = [WakeBout(off * EPOCH_S, onset * EPOCH_S, "latency")]
     sleep_h = (sleep_end - onset) * EPOCH_S / 3600.0
-    for kind, rate, lo, hi, med in (
+    for _kind, rate, lo, hi, med in (
         ("brief", profile.sleep_brief_wake_per_h, 30.0, 180.0, 60.0),
         ("long", profile.sleep_long_wake_per_h, 300.0, 2400.0, 720.0),
     ):

@@ -100,7 +100,24 @@ class Config(Params):
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:
-    """Read a TOML config file; unknown keys and bad values raise ConfigError naming the file."""
+    """Read a TOML config file; unknown keys and bad values raise ConfigError naming the file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The TOML file: top-level keys are :class:`Config` fields (durations in s, amplitudes in
+        mg, as in the field names), tables the nested parameter groups.
+
+    Returns
+    -------
+    Config
+        The configuration, validated.
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, is not TOML, or has an unknown key or an invalid value.
+    """
     p = Path(path)
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))

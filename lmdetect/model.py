@@ -97,7 +97,7 @@ def _shift(start: dt.datetime, seconds: float) -> dt.datetime:
     Done in UTC: adding a timedelta to a datetime with a zone such as Europe/Berlin is wall-clock
     arithmetic and would be an hour off across a daylight-saving change.
     """
-    return (start.astimezone(dt.timezone.utc) + dt.timedelta(seconds=seconds)).astimezone(start.tzinfo)
+    return (start.astimezone(dt.UTC) + dt.timedelta(seconds=seconds)).astimezone(start.tzinfo)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
-from .errors import ConfigError, LmdetectError
 from .detect.lm import MovementTrace, detect_lms, mask_intervals, movement_magnitude
 from .detect.vibration import detect_vibration
+from .errors import ConfigError, LmdetectError
 from .model import Recording
 from .preprocessing.clock import ClockFit, fit_clock
 from .preprocessing.filters import design_lowpass

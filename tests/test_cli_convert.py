@@ -45,7 +45,7 @@ def test_convert_gt3x_to_lmr_records_provenance(tmp_path: Path, capsys: pytest.C
     rec = read_lmr(out)
     assert rec.meta["source_sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
     assert rec.meta["source_file"] == "a.gt3x" and rec.meta["idle_sleep_mode_episodes"] == "1"
-    assert rec.start.astimezone(dt.timezone.utc) == dt.datetime(2026, 3, 29, 0, 55, tzinfo=dt.timezone.utc)
+    assert rec.start.astimezone(dt.UTC) == dt.datetime(2026, 3, 29, 0, 55, tzinfo=dt.UTC)
     assert not np.any((rec.time_s >= 121) & (rec.time_s < 300))  # the idle-sleep gap survives
 
 
@@ -59,7 +59,7 @@ def test_convert_lmr_to_edf_and_bids(tmp_path: Path) -> None:
     assert main(["convert", str(lmr), str(bids), "--tz", "America/New_York"]) == 0
     a, b, c = read_recording(lmr), read_recording(edf), read_recording(bids)
     assert a.n_samples == b.n_samples == c.n_samples == 9000
-    utc = dt.timezone.utc  # 02:50 on 25 October is ambiguous in Berlin: compare instants
+    utc = dt.UTC  # 02:50 on 25 October is ambiguous in Berlin: compare instants
     assert a.start.astimezone(utc) == b.start.astimezone(utc) == c.start.astimezone(utc)
     assert c.start.tzinfo == zoneinfo.ZoneInfo("America/New_York")
     np.testing.assert_allclose(b.accel_g, a.accel_g, atol=8 / 32767)

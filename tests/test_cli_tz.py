@@ -21,7 +21,7 @@ def device_night(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("tz")
     assert main(["simulate", "--profile", "rls", "--hours", "3", "--rate", "25", "--seed", "3", "--out", str(d)]) == 0
     rec = read_recording(d / "night.lmr")
-    wall = rec.start.replace(tzinfo=dt.timezone.utc)  # the wall clock digits, offset dropped
+    wall = rec.start.replace(tzinfo=dt.UTC)  # the wall clock digits, offset dropped
     write_recording(dataclasses.replace(rec, start=wall), d / "device.cwa")
     with open(d / "device.cwa", "r+b") as fh:  # header timeZone field: -1, unknown (as the devices write it)
         fh.seek(42)

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from lmdetect.config import Config, dump_config_toml, load_config
@@ -28,5 +30,5 @@ def test_unknown_keys_and_bad_values_name_the_file(tmp_path):
 
 
 def test_config_is_frozen():
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         Config().rules = "aasm"  # type: ignore[misc]

@@ -65,7 +65,7 @@ def _false_plms_inside_pad(night, res, guard_s=60.0):
     false[di] = False
     t = det["onset_s"].to_numpy()
     inside = np.zeros(t.size, bool)
-    for a, b in zip(on, off):
+    for a, b in zip(on, off, strict=True):
         inside |= (t >= a) & (t < b)
     return int((false & inside).sum())
 

@@ -12,9 +12,8 @@ import abc
 import re
 from collections.abc import Callable
 
-from lmdetect.errors import ConfigError
-
 from lmdetect import protocol as p
+from lmdetect.errors import ConfigError
 
 from ..faults import FaultPlan
 from .gatt import Characteristic, Service, assign_handles

@@ -72,7 +72,7 @@ PMD_SERVICE_UUID = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
 PMD_CONTROL_UUID = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
 PMD_DATA_UUID = "fb005c82-02e7-f387-1cad-8acd2d8df0c8"
 #: Polar devices count time in nanoseconds since this instant (TimeSystemExplained.md).
-PMD_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+PMD_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 MEASUREMENT_ACC = 2
 RESPONSE_CODE = 0xF0
@@ -213,7 +213,7 @@ class PolarPmdFirmware:
         self.frame_type = FRAME_FORMATS[fmt]
         self.source = source
         self.faults = faults or FaultPlan()
-        start = device_time or dt.datetime(2026, 3, 14, 21, 30, tzinfo=dt.timezone.utc)
+        start = device_time or dt.datetime(2026, 3, 14, 21, 30, tzinfo=dt.UTC)
         if start.tzinfo is None:
             raise ConfigError("device_time must be timezone-aware")
         delta = start - PMD_EPOCH

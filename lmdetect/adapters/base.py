@@ -243,7 +243,7 @@ class SensorAdapter(abc.ABC):
     def decode(self, data: bytes) -> list[DecodedPacket]:
         """Decode one notification; raise :class:`~lmdetect.errors.ProtocolError` if malformed."""
 
-    def on_connection(self) -> None:
+    def on_connection(self) -> None:  # noqa: B027 - an optional hook, a no-op unless a decoder keeps state
         """Forget per-connection decoder state (called before every :meth:`start`)."""
 
     async def request_resend(self, link: Link, first_seq: int, last_seq: int) -> tuple[int, int] | None:

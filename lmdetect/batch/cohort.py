@@ -306,7 +306,7 @@ def collate(
     def one(name: str, values: list[Any]) -> Any:
         """The single value all records share, else an error listing each record's value."""
         if len({json.dumps(v, sort_keys=True) for v in values}) > 1:
-            listing = "; ".join(f"{r}: {json.dumps(v, sort_keys=True)}" for r, v in zip(records, values))
+            listing = "; ".join(f"{r}: {json.dumps(v, sort_keys=True)}" for r, v in zip(records, values, strict=True))
             raise LmdetectError(f"the records disagree on {name}: {listing}")
         return values[0]
 
@@ -317,10 +317,11 @@ def collate(
     shards = [d.get("shard") for d in docs]
     missing: list[int] = []
     if any(s is not None for s in shards):
-        if any(s is None for s in shards):
+        sharded = [s for s in shards if s is not None]
+        if len(sharded) < len(shards):
             raise LmdetectError("cannot mix sharded and unsharded batch outputs: " + ", ".join(map(str, records)))
-        count = one("shard count", [s["count"] for s in shards])
-        seen = [s["index"] for s in shards]
+        count = one("shard count", [s["count"] for s in sharded])
+        seen = [s["index"] for s in sharded]
         dup = sorted({i for i in seen if seen.count(i) > 1})
         if dup:
             raise LmdetectError(f"shard(s) {dup} of {count} appear in more than one folder")
@@ -356,11 +357,11 @@ def collate(
         "config_hash": config_hash,
         "config": docs[0].get("config"),
         "reports": reports,
-        "collated": dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds"),
+        "collated": dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds"),
         "sources": [
             {"folder": os.path.relpath(r, out), "shard": d.get("shard"), "counts": d["counts"],
              "engine": d.get("engine"), "started": d.get("started"), "finished": d.get("finished")}
-            for r, d in zip(records, docs)
+            for r, d in zip(records, docs, strict=True)
         ],
         "missing_shards": missing,
         "counts": counts,

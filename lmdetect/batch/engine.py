@@ -381,7 +381,7 @@ def run_batch(
         it is listed in ``failures.csv``.
     """
     t_start = time.monotonic()
-    started = dt.datetime.now(dt.timezone.utc).astimezone()
+    started = dt.datetime.now(dt.UTC).astimezone()
     config = config or Config()
     if split_nights is not None:
         check_option("split_nights", split_nights, ("noon", "diary"))
@@ -429,7 +429,7 @@ def run_batch(
     finally:
         sink.close()
 
-    finished = dt.datetime.now(dt.timezone.utc).astimezone()
+    finished = dt.datetime.now(dt.UTC).astimezone()
     cohort, failures, files = write_batch_record(
         record_dir, outcomes, config=config.to_dict(), config_hash=config_hash, engine=engine, shard=shard_t,
         reports=reports, started=started, finished=finished,

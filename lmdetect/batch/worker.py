@@ -23,7 +23,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from .._files import sha256_file
 
@@ -321,8 +321,17 @@ def _process(job: NightJob, sha: str, sidecars: Mapping[str, str], t: dict[str, 
     return to_jsonable(doc)  # type: ignore[no-any-return]
 
 
-def _base(job: NightJob) -> dict[str, str]:
-    return dict(night_id=job.night_id, participant=job.participant, night=job.night, input_path=job.input_path)
+class _Identity(TypedDict):
+    """The fields of :class:`NightOutcome` that name the night."""
+
+    night_id: str
+    participant: str
+    night: str
+    input_path: str
+
+
+def _base(job: NightJob) -> _Identity:
+    return _Identity(night_id=job.night_id, participant=job.participant, night=job.night, input_path=job.input_path)
 
 
 def _failure(job: NightJob, exc: BaseException, t: dict[str, float], start: float, *, sha: str | None = None,
@@ -455,11 +464,11 @@ def run_split_job(job: NightJob) -> tuple[NightOutcome, ...]:
         assert marker is not None
         parts = [_part_job(job, str(label)) for label in marker["nights"]]
         docs = [_load_summary(Path(p.night_dir)) for p in parts]
-        if all(_is_complete(d, p, sha, sidecars) for d, p in zip(docs, parts)):
+        if all(_is_complete(d, p, sha, sidecars) for d, p in zip(docs, parts, strict=True)):
             return tuple(
                 NightOutcome(**_base(p), status="skipped", input_sha256=sha, sidecar_sha256=dict(sidecars),
                              row=cohort_row(d, p), timings_s={**t, "total": time.perf_counter() - start})  # type: ignore[arg-type]
-                for d, p in zip(docs, parts)
+                for d, p in zip(docs, parts, strict=True)
             )
     try:
         t0 = time.perf_counter()

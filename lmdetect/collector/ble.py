@@ -18,7 +18,15 @@ import logging
 from typing import Any
 
 from ..errors import DeviceNotFoundError
-from .link import Connector, DisconnectCallback, Link, LinkError, NotifyCallback, matches_device, normalize_address
+from .link import (
+    Connector,
+    DisconnectCallback,
+    Link,
+    LinkError,
+    NotifyCallback,
+    matches_device,
+    normalize_address,
+)
 
 __all__ = ["BleakConnector", "BleakLink"]
 
@@ -233,7 +241,7 @@ class BleakLink(Link):
                 # bleak routes notifications by device path: a client left over from before a
                 # bluetoothd restart would see the new connection's data too
                 if self._client is client:
-                    callback(data)
+                    callback(bytes(data))
 
             await client.start_notify(uuid, deliver, bluez={"use_start_notify": not acquire})
         except Exception as exc:

@@ -32,7 +32,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-
 from ..adapters.base import SensorAdapter, StreamInfo
 from ..errors import ConfigError, DeviceNotFoundError, LmdetectError, ProtocolError
 from .gaps import Accepted, StreamTracker, Verdict

@@ -77,7 +77,7 @@ class StatusDisplay:
             else:
                 self._use_rich = True
 
-    def _start_rich(self, with_bar: bool) -> None:
+    def _start_rich(self, with_bar: bool) -> Any:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn
         from rich.table import Column
@@ -86,8 +86,9 @@ class StatusDisplay:
         if with_bar:  # bar first, at a fixed width: a long status text is cut at its end instead
             columns.append(BarColumn(bar_width=20, table_column=Column(min_width=20, no_wrap=True)))
         columns.append(TextColumn("{task.description}", table_column=Column(no_wrap=True, overflow="ellipsis")))
-        self._rich = Progress(*columns, console=Console(file=self.stream), transient=False)
-        self._rich.start()
+        progress = Progress(*columns, console=Console(file=self.stream), transient=False)
+        progress.start()
+        return progress
 
     def update(self, st: SessionStatus) -> None:
         line = format_status(st)
@@ -97,7 +98,7 @@ class StatusDisplay:
             if total:
                 line = f"{100.0 * done / total:3.0f}% {line}"
             if self._rich is None:
-                self._start_rich(with_bar=total is not None)
+                self._rich = self._start_rich(with_bar=total is not None)
                 self._task = self._rich.add_task(line, total=total)
             self._rich.update(self._task, description=line, completed=done, total=total)
             return

@@ -83,9 +83,9 @@ def adapter_options(sensor: str, rate_hz: float | None, range_g: float | None) -
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..adapters import make_adapter
     import asyncio  # here, not at the top: it alone takes longer than `lmdetect --help` may
 
+    from ..adapters import make_adapter
     from ..collector.ble import BleakConnector
     from ..collector.session import CollectorParams, NightPlan, RecordSession, SessionSummary
     from ..collector.status import StatusDisplay
@@ -108,8 +108,12 @@ def run(args: argparse.Namespace) -> int:
             on_status=None if display is None else display.update,
         )
         loop = asyncio.get_running_loop()
+
+        def on_signal(sig: signal.Signals) -> None:
+            session.request_stop(reason=f"signal {sig.name}")
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, lambda s=sig: session.request_stop(reason=f"signal {s.name}"))
+            loop.add_signal_handler(sig, on_signal, sig)
         try:
             return await session.run()
         finally:

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     if existing and not args.force:
         raise LmdetectError(f"{existing[0]} exists; use --force to replace night files")
     outdir.mkdir(parents=True, exist_ok=True)
-    for night, target in zip(nights, targets):
+    for night, target in zip(nights, targets, strict=True):
         write_recording(night, target)
         g = night.gaps()
         print(

@@ -35,7 +35,6 @@ from numpy.typing import NDArray
 from scipy import signal
 
 from ..model import empty_lm_table
-
 from ..preprocessing.filters import design_lowpass, moving_average, zero_phase
 from ..preprocessing.grid import RegularSignal
 from .params import DetectParams
@@ -74,7 +73,7 @@ class MovementTrace:
 
     @property
     def times_s(self) -> NDArray[np.float64]:
-        return self.t0_s + self.block_s * np.arange(self.envelope_mg.size)
+        return self.t0_s + self.block_s * np.arange(self.envelope_mg.size, dtype=np.float64)
 
 
 def movement_magnitude(reg: RegularSignal, params: DetectParams) -> NDArray[np.float32]:
@@ -375,7 +374,7 @@ def detect_lms(
     hi = np.maximum(e - w + 1, s + 1)
     hi = np.minimum(hi, wcount.size)
     lo = np.minimum(lo, hi - 1)
-    best = np.array([wcount[a:b].max() if b > a else 0 for a, b in zip(lo, hi)])
+    best = np.array([wcount[a:b].max() if b > a else 0 for a, b in zip(lo, hi, strict=True)])
     keep = best * 2 >= w
     s, e = s[keep], e[keep]
     if s.size == 0:
@@ -384,7 +383,7 @@ def detect_lms(
     if params.onset_backtrack_s > 0:
         s = _refine_onsets(env, s, np.repeat(floor.astype(np.float32), reps), usable,
                            round(params.onset_backtrack_s * fs), params.onset_floor_factor)
-    peak = np.array([mag[a:b].max() for a, b in zip(s, e)], dtype=np.float64)
+    peak = np.array([mag[a:b].max() for a, b in zip(s, e, strict=True)], dtype=np.float64)
     angle = _gravity_change_deg(reg, s, e, round(params.gravity_window_s * fs))
     kind = np.where(angle > params.posture_angle_deg, "posture", np.where(peak > params.gross_amplitude_mg, "gross", "lm"))
     ev = pd.DataFrame(
@@ -435,7 +434,7 @@ def _gravity_change_deg(reg: RegularSignal, s: NDArray[np.int64], e: NDArray[np.
     a = reg.accel_g
     n = reg.n
     out = np.zeros(s.size)
-    for i, (a0, b0) in enumerate(zip(s, e)):
+    for i, (a0, b0) in enumerate(zip(s, e, strict=True)):
         pre = a[max(0, a0 - w) : max(a0, 1)]
         post = a[min(b0, n - 1) : min(n, b0 + w)]
         if pre.size == 0 or post.size == 0:

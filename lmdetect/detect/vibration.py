@@ -126,7 +126,7 @@ def _window_spectra(reg: RegularSignal, params: VibrationParams) -> tuple[NDArra
     conc = np.where(edge, 0.0, conc)
     # Parseval for a real signal (Hann window: divide by the window's energy)
     rms_g = np.sqrt(2.0 * peak_power / (nw * float(np.sum(win.astype(np.float64) ** 2))))
-    valid = reg.valid[: k * hop].reshape(k, hop)[:, :nw].all(axis=1)
+    valid = np.asarray(reg.valid[: k * hop].reshape(k, hop)[:, :nw].all(axis=1))
     return freqs[lo + pk], conc, rms_g * 1000.0, valid
 
 
@@ -161,7 +161,7 @@ def detect_vibration(reg: RegularSignal, params: VibrationParams = VibrationPara
     # join runs separated by short breaks (a leg movement on the pad)
     max_break = int(params.max_break_s // win_s)
     runs: list[list[int]] = []
-    for a, b in zip(starts, ends):
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
         if runs and a - runs[-1][1] <= max_break:
             runs[-1][1] = b
         else:

@@ -55,7 +55,7 @@ def parse_tz(tz: str | dt.tzinfo | None) -> dt.tzinfo | None:
         return tz
     name = str(tz).strip()
     if name.upper() in ("UTC", "Z", "GMT"):
-        return dt.timezone.utc
+        return dt.UTC
     offset = parse_offset(name)
     if offset is not None:
         return dt.timezone(offset)
@@ -112,7 +112,7 @@ def _zone_name(zone: dt.tzinfo) -> str:
     key = getattr(zone, "key", None)
     if key:
         return str(key)
-    if zone is dt.timezone.utc:
+    if zone is dt.UTC:
         return "UTC"
     off = zone.utcoffset(None)
     return "UTC" + format_offset(off) if off is not None else str(zone)
@@ -152,7 +152,7 @@ def device_start(
         raise ValueError("first_local must be a naive device time")
     zone = parse_tz(tz)
     if file_offset is not None:
-        instant = (first_local - file_offset).replace(tzinfo=dt.timezone.utc)
+        instant = (first_local - file_offset).replace(tzinfo=dt.UTC)
         start = instant.astimezone(zone if zone is not None else dt.timezone(file_offset))
         source = "file"
         offset = file_offset
@@ -171,7 +171,7 @@ def device_start(
         ref = clock_set if clock_set is not None and clock_set <= first_local else first_local
         # fold=0: an ambiguous wall time (the repeated autumn hour) is read as the first pass
         offset = ref.replace(tzinfo=zone).utcoffset() or dt.timedelta(0)
-        instant = (first_local - offset).replace(tzinfo=dt.timezone.utc)
+        instant = (first_local - offset).replace(tzinfo=dt.UTC)
         start = instant.astimezone(zone)
         source = "tz option"
     else:
@@ -181,7 +181,7 @@ def device_start(
             os.fspath(path),
         )
         offset = dt.timedelta(0)
-        start = first_local.replace(tzinfo=dt.timezone.utc)
+        start = first_local.replace(tzinfo=dt.UTC)
         source = "assumed UTC"
     meta = {
         "time_zone": _zone_name(start.tzinfo) if start.tzinfo is not None else "UTC",

@@ -59,7 +59,7 @@ SCHEMA_FIELDS: tuple[pa.Field, ...] = (
 
 _RESERVED_PREFIXES = ("lmr.", "ARROW:")
 _REQUIRED_KEYS = ("lmr.start", "lmr.fs_hz", "lmr.tick_hz", "lmr.scale_g")
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 PathArg = str | os.PathLike[str] | None
 

@@ -145,7 +145,27 @@ def read_recording(path: str | os.PathLike[str], **options: Any) -> Recording:
 
 
 def write_recording(recording: Recording, path: str | os.PathLike[str], **options: Any) -> None:
-    """Write a recording in the format chosen by ``path``'s extension."""
+    """Write a recording in the format chosen by ``path``'s extension.
+
+    Parameters
+    ----------
+    recording : Recording
+        Acceleration in g, sample times in s since the recording start.
+    path : str or os.PathLike
+        Target file; its extension (``.lmr``, ``.csv``, ``.edf``, ...) picks the writer.
+    **options
+        Passed on to the format's writer.
+
+    Returns
+    -------
+    None
+        The file is written in place of any older one.
+
+    Raises
+    ------
+    FormatError
+        No writer handles the extension (the message lists the ones that do).
+    """
     _load()
     ext = _ext(path)
     if ext not in _WRITERS:

@@ -192,7 +192,8 @@ def read_bids_motion(
     channels = _read_channels(channels_path)
     sidecar = _read_json(json_path)
     fs = float(sidecar["SamplingFrequency"])
-    extra = sidecar.get("lmdetect") if isinstance(sidecar.get("lmdetect"), dict) else {}
+    stored = sidecar.get("lmdetect")
+    extra: dict[str, Any] = stored if isinstance(stored, dict) else {}
 
     kind = channels["type"].str.upper()
     accel_rows = channels[kind == "ACCEL"]
@@ -326,7 +327,7 @@ def write_bids_motion(recording: Recording, path: str | os.PathLike[str], *, tas
     ms2 = np.round(recording.accel_g.astype(np.float64) * STANDARD_GRAVITY_MS2, 6)
     columns = {f"f{i}": ms2[:, i] for i in range(3)}
     names = ["acc_x", "acc_y", "acc_z"]
-    rows = [(n, c, "ACCEL", point, "m/s^2") for n, c in zip(names, "xyz")]
+    rows = [(n, c, "ACCEL", point, "m/s^2") for n, c in zip(names, "xyz", strict=True)]
     if latency:
         columns["f3"] = np.round(recording.time_s - recording.time_s[0], 6)
         rows.append(("latency", "n/a", "LATENCY", "n/a", "s"))
@@ -361,7 +362,7 @@ def write_bids_motion(recording: Recording, path: str | os.PathLike[str], *, tas
     }
 
     scans_path, rel = _scans_target(path)
-    utc_start = recording.start.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    utc_start = recording.start.astimezone(dt.UTC).replace(tzinfo=None)
     acq = utc_start.isoformat(timespec="microseconds") + "Z"
     if scans_path.exists():
         scans = pd.read_csv(scans_path, sep="\t", dtype=str, keep_default_na=False)

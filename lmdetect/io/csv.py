@@ -244,7 +244,7 @@ def _parse_timestamps(path: Path, col: pa.ChunkedArray) -> tuple[NDArray[np.int6
         raise FormatError(path, f"{text[i].as_py()!r} is not an ISO 8601 time", line=i + 2) from None
     m = _OFFSET_PARTS.search(text[0].as_py())
     if m is None or m.group(1):  # None cannot happen: every row matched _OFFSET_RE above
-        tz = dt.timezone.utc
+        tz = dt.UTC
     else:
         minutes = int(m.group(3)) * 60 + int(m.group(4) or 0)
         tz = dt.timezone(dt.timedelta(minutes=-minutes if m.group(2) == "-" else minutes))
@@ -319,7 +319,7 @@ def read_csv_recording(
         rel = ns - ns[0]
         time_s = rel / 1e9
         first_start = (
-            dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=int(ns[0] // 1000))
+            dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(ns[0] // 1000))
         ).astimezone(tz)
     steps = np.diff(time_s)
     if steps.size and not np.all(steps > 0):

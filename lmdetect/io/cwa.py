@@ -352,7 +352,7 @@ def _decode_samples(
             # eezzzzzz zzzzyyyy yyyyyyxx xxxxxxxx: 10-bit two's complement, shifted by e
             v = payload.view("<u4").astype(np.int32)
             e = (v >> 30) & 0x3
-            vals = np.empty(v.shape + (3,), dtype=np.int32)
+            vals: NDArray[np.signedinteger] = np.empty(v.shape + (3,), dtype=np.int32)
             for axis, shift in enumerate((0, 10, 20)):
                 vals[..., axis] = ((((v >> shift) & 0x3FF) ^ 0x200) - 0x200) << e
             unit = np.full(c1 - c0, 1.0 / 256.0, dtype=np.float32)
@@ -411,7 +411,7 @@ def _sample_times(
     times = np.empty(int(first_index[-1]), dtype=np.float64)
     starts = np.flatnonzero(brk)
     ends = np.append(starts[1:], n)
-    for b0, b1 in zip(starts, ends):
+    for b0, b1 in zip(starts, ends, strict=True):
         s0, s1 = int(first_index[b0]), int(first_index[b1])
         idx = np.arange(s0, s1, dtype=np.float64)
         ai, at = anchor_i[b0:b1], anchor_t[b0:b1]
@@ -480,7 +480,7 @@ def write_cwa(recording: Recording, path: str | os.PathLike[str], *, session_id:
     gap_after = np.flatnonzero(np.diff(recording.time_s) > 1.5 / fs) + 1
     seg_starts = np.concatenate(([0], gap_after))
     seg_ends = np.append(gap_after, recording.n_samples)
-    first = np.concatenate([np.arange(a, b, 80) for a, b in zip(seg_starts, seg_ends)])
+    first = np.concatenate([np.arange(a, b, 80) for a, b in zip(seg_starts, seg_ends, strict=True)])
     last = np.minimum(first + 80, seg_ends[np.searchsorted(seg_ends, first, side="right")])
     n_in = last - first
     resumed = np.isin(first, seg_starts)

@@ -75,6 +75,11 @@ def _rows(path: str | os.PathLike[str], required: tuple[str, ...]) -> list[tuple
 def read_diary(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read an RLS diary CSV (see module docs).
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The diary CSV; times are ISO 8601 with a UTC offset, severity on a 0-10 scale.
+
     Returns
     -------
     DataFrame
@@ -128,7 +133,19 @@ def read_diary(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 @guarded("pad-log CSV")
 def read_pad_log(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a vibration-pad log CSV: columns start, end (tz-aware Timestamps), intensity."""
+    """Read a vibration-pad log CSV (see module docs).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The pad-log CSV; times are ISO 8601 with a UTC offset.
+
+    Returns
+    -------
+    DataFrame
+        Columns start, end (tz-aware Timestamps), intensity (the device level, unitless; NaN
+        when not given); sorted by start.
+    """
     rows = []
     for line, r in _rows(path, ("start", "end")):
         start = _parse_time(path, line, "start", r["start"])

@@ -37,7 +37,7 @@ from numpy.typing import NDArray
 from .. import __version__
 from .._atomic import atomic_path
 from ..errors import FormatError, LmdetectError
-from ..model import Recording
+from ..model import Recording, Side
 from ._devicetime import device_start, file_zone, parse_offset, side_from_text
 from ._edfheader import equipment_code
 from ._guard import guarded
@@ -247,12 +247,13 @@ def _start(path: Path, edf: Any) -> dt.datetime:
     return start
 
 
-def _side_of(text: str) -> str:
+def _side_of(text: str) -> Side:
     s = side_from_text(text)
     if s != "unknown":
         return s
-    for side, code in _SIDE_CODE.items():
-        if re.search(rf"ankle-{code}\b", text):
+    sides: tuple[Side, ...] = ("left", "right", "both")
+    for side in sides:
+        if re.search(rf"ankle-{_SIDE_CODE[side]}\b", text):
             return side
     return "unknown"
 
@@ -321,7 +322,7 @@ def _record_duration(fs: float) -> float:
 def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
     """(start, stop) index pairs of the True runs of ``mask``."""
     edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
 
 
 def _write(recording: Recording, path: str | os.PathLike[str], *, bdf: bool) -> None:
@@ -339,8 +340,9 @@ def _write(recording: Recording, path: str | os.PathLike[str], *, bdf: bool) -> 
         values = np.vstack([values, np.zeros((total - m, 3))])
         valid = np.append(valid, np.zeros(total - m, dtype=bool))
     peak = float(np.abs(values).max()) if values.size else 1.0
-    covers = recording.range_g is not None and recording.range_g >= peak
-    limit = recording.range_g if covers else max(np.ceil(peak * 1.01), 1.0)
+    range_g = recording.range_g
+    covers = range_g is not None and range_g >= peak
+    limit = range_g if range_g is not None and covers else max(np.ceil(peak * 1.01), 1.0)
     side = recording.side
     code = _SIDE_CODE.get(side)
     site = f"ankle-{code}" if code else "ankle"

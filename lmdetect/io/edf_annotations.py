@@ -79,7 +79,7 @@ def write_edf_annotations(
             f"{path}: EDF cannot store the start date {start.date()} (years {_FIRST_YEAR}-{_LAST_YEAR})"
         )
     items = []
-    for a, d, text in zip(onset, dur, annotations["label"].astype(str)):
+    for a, d, text in zip(onset, dur, annotations["label"].astype(str), strict=True):
         d_s = None if not np.isfinite(d) or d <= 0 else round(float(d), 6)
         items.append(edfio.EdfAnnotation(round(float(a), 6), d_s, text))
     if not items:

@@ -58,7 +58,7 @@ def movement_labels(events: pd.DataFrame) -> pd.Series:
     generic = np.isin(kind, ["posture", "gross"]) & ~clm & ~plm
     cls[generic] = "movement"
     inst = np.where(generic, kind, np.where(np.isin(side, _SIDED), side, ""))
-    labels = [f"{c}/{i}" if i else c for c, i in zip(cls, inst)]
+    labels = [f"{c}/{i}" if i else c for c, i in zip(cls, inst, strict=True)]
     return pd.Series(labels, dtype=object, index=events.index)
 
 
@@ -94,7 +94,7 @@ def _logged_pad(result: NightResult) -> pd.DataFrame | None:
 
 def _empty() -> pd.DataFrame:
     types = ("float64", "float64", "object", "object", "int64")
-    return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in zip(ANNOTATION_COLUMNS, types)})
+    return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in zip(ANNOTATION_COLUMNS, types, strict=True)})
 
 
 def night_annotations(result: NightResult) -> pd.DataFrame:

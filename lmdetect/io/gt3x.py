@@ -174,7 +174,7 @@ def _decode_activity(buf: bytes, offsets: NDArray[np.int64], n: NDArray[np.int64
 
 
 def _decode_activity2(buf: bytes, offsets: NDArray[np.int64], n: NDArray[np.int64]) -> NDArray[np.int32]:
-    parts = [buf[o : o + 6 * k] for o, k in zip(offsets.tolist(), n.tolist())]
+    parts = [buf[o : o + 6 * k] for o, k in zip(offsets.tolist(), n.tolist(), strict=True)]
     return np.frombuffer(b"".join(parts), dtype="<i2").reshape(-1, 3).astype(np.int32)
 
 
@@ -354,9 +354,9 @@ def _accel_scale(path: Path, buf: bytes, table: NDArray[np.int64], info: dict[st
             value = decode_parameter_float(int(items["value"][hit][0]))
             if value > 0:
                 return value, "PARAMETERS record"
-    value = _num(info.get("Acceleration Scale"))
-    if value is not None and value > 0:
-        return value, "info.txt"
+    stated = _num(info.get("Acceleration Scale"))
+    if stated is not None and stated > 0:
+        return stated, "info.txt"
     serial = info.get("Serial Number", "")
     if serial.startswith(("NEO", "CLE")):
         return 341.0, "serial number (NEO/CLE: 341 LSB/g)"
@@ -374,7 +374,7 @@ def _idle_sleep(stamps: NDArray[np.int64], codes: NDArray[np.int64], end_s: int)
     episodes = 0
     total = 0.0
     entered: int | None = None
-    for t, c in zip(stamps.tolist(), codes.tolist()):
+    for t, c in zip(stamps.tolist(), codes.tolist(), strict=True):
         if c == EVENT_IDLE_SLEEP_ENTER and entered is None:
             entered = t
             episodes += 1

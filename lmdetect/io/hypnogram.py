@@ -89,7 +89,21 @@ def _from_csv(path: Path, start: dt.datetime) -> pd.DataFrame:
 
 @guarded("hypnogram")
 def read_hypnogram(path: str | os.PathLike[str], start: dt.datetime) -> pd.DataFrame:
-    """Hypnogram as onset_s, duration_s, stage with onsets in seconds since ``start``."""
+    """Read a hypnogram (see module docs) aligned to the recording's start.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A hypnogram CSV or a scored-event file with sleep-stage events.
+    start : datetime
+        The recording's start (tz-aware); onsets are counted from it, and a PSG file's local
+        clock time without an offset takes its offset.
+
+    Returns
+    -------
+    DataFrame
+        Columns onset_s (s since ``start``), duration_s (s), stage (W, N1, N2, N3 or R).
+    """
     p = Path(path)
     if not p.exists():
         raise FormatError(p, "file not found")

@@ -46,7 +46,7 @@ class RegularSignal:
     def n(self) -> int:
         return int(self.valid.size)
 
-    def time_of(self, index: NDArray[np.floating] | float) -> NDArray[np.float64]:
+    def time_of(self, index: NDArray[np.integer] | NDArray[np.floating] | float) -> NDArray[np.float64]:
         """Host-clock time (s since start) of grid index (may be fractional)."""
         return self.t0_s + np.asarray(index, dtype=np.float64) / self.fs
 

@@ -37,7 +37,7 @@ __all__ = ["Night", "split_nights", "night_windows"]
 
 log = logging.getLogger(__name__)
 
-_UTC = dt.timezone.utc
+_UTC = dt.UTC
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +78,7 @@ def _diary_times(diary: pd.DataFrame, zone: dt.tzinfo) -> list[tuple[str, dt.dat
     if missing:
         raise ConfigError(f"the diary needs the columns kind and start; missing {', '.join(sorted(missing))}")
     rows = []
-    for i, (kind, start) in enumerate(zip(diary["kind"], diary["start"])):
+    for i, (kind, start) in enumerate(zip(diary["kind"], diary["start"], strict=True)):
         if kind not in ("lights_off", "lights_on"):
             continue
         ts = pd.Timestamp(start)

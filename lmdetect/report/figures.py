@@ -67,7 +67,7 @@ def _clock_formatter(start: dt.datetime) -> FuncFormatter:
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     d = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
-    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))
 
 
 def _bars(table: pd.DataFrame | None) -> list[tuple[float, float]]:
@@ -77,7 +77,7 @@ def _bars(table: pd.DataFrame | None) -> list[tuple[float, float]]:
     a = pd.to_numeric(table["onset_s"]).to_numpy(dtype=np.float64)
     d = pd.to_numeric(table["duration_s"]).to_numpy(dtype=np.float64)
     ok = np.isfinite(a) & np.isfinite(d) & (d > 0)
-    return [(x / _H, w / _H) for x, w in zip(a[ok], d[ok])]
+    return [(x / _H, w / _H) for x, w in zip(a[ok], d[ok], strict=True)]
 
 
 def _pad_sessions(result: NightResult, kind: str) -> pd.DataFrame | None:
@@ -141,7 +141,7 @@ def plot_timeline(result: NightResult, *, ax: Axes | None = None, activity_bin_s
                 {"s": sp["series_id"].to_numpy(), "a": sp["onset_s"].to_numpy(np.float64), "b": off}
             )
             g = g.groupby("s").agg(a=("a", "min"), b=("b", "max"))
-            ax.broken_barh([(a / _H, (b - a) / _H) for a, b in zip(g["a"], g["b"])],
+            ax.broken_barh([(a / _H, (b - a) / _H) for a, b in zip(g["a"], g["b"], strict=True)],
                            (y["PLM series"] - h / 2, h), color=COLORS["plm"])
 
     ep = result.epochs

@@ -26,11 +26,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup, escape
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter
-from markupsafe import Markup, escape
 
 from .._atomic import atomic_write_text
 from .._versions import package_versions
@@ -162,7 +162,7 @@ def _spans(rows: Any, offset_h: float) -> list[tuple[float, float]]:
 
 def _merge_runs(onset: np.ndarray, end: np.ndarray, mask: np.ndarray, offset_h: float) -> list[tuple[float, float]]:
     out: list[tuple[float, float]] = []
-    for a, b in zip(onset[mask], end[mask]):
+    for a, b in zip(onset[mask], end[mask], strict=True):
         if out and a <= out[-1][1] + 1e-6:
             out[-1] = (out[-1][0], max(out[-1][1], float(b)))
         else:
@@ -260,7 +260,7 @@ def plot_nights_timeline(tracks: Sequence[NightTrack], *, axes: Sequence[Axes] |
         return fig
     lo = math.floor(min(t.start_h for t in tracks))
     hi = max(math.ceil(max(t.end_h for t in tracks)), lo + 1)
-    for ax, t in zip(axes, tracks):
+    for ax, t in zip(axes, tracks, strict=True):
         ax.axvspan(t.start_h, t.end_h, ymin=0.0, ymax=1.0, color="#f4f4f4", lw=0, zorder=0)
         _bars(ax, t.sleep, 0.70, 0.28, COLORS["sleep"])
         _bars(ax, t.wake, 0.70, 0.28, COLORS["wake"])
@@ -354,7 +354,7 @@ def plot_pad_comparison(table: pd.DataFrame, comparison: PadComparison, *, axes:
     y = pd.to_numeric(table[comparison.column], errors="coerce").to_numpy(np.float64)
     pad = table[PAD_COLUMN].to_numpy(bool)
     rng = np.random.default_rng(0)  # jitter only, for legibility
-    for i, (grp, name, mean) in enumerate(
+    for i, (grp, _name, mean) in enumerate(
         ((False, "no-pad nights", comparison.mean_no_pad), (True, "pad nights", comparison.mean_pad))
     ):
         v = y[(pad == grp) & np.isfinite(y)]
@@ -406,12 +406,12 @@ def multinight_figures(summary: MultiNightSummary, folders: Mapping[str, NightFo
     t = summary.table
     tracks = [
         night_track(f, str(row[NIGHT_COLUMN]), dt.date.fromisoformat(str(row[DATE_COLUMN])), bool(row[PAD_COLUMN]))
-        for f, (_, row) in zip(_in_table_order(summary, folders), t.iterrows())
+        for f, (_, row) in zip(_in_table_order(summary, folders), t.iterrows(), strict=True)
     ]
     timeline = plot_nights_timeline(tracks)
     names = list(summary.trends)
     fig = Figure(figsize=(5.0 * len(names), 3.2), layout="constrained")
-    for ax, name in zip(np.atleast_1d(fig.subplots(1, len(names))), names):
+    for ax, name in zip(np.atleast_1d(fig.subplots(1, len(names))), names, strict=True):
         plot_metric_trend(t, summary.trends[name], ax=ax)
     return {"timeline": timeline, "trends": fig, "pad": plot_pad_comparison(t, summary.comparison)}
 

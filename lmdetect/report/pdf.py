@@ -120,7 +120,7 @@ def night_report_pages(result: NightResult, summary: Mapping[str, Any]) -> list[
     pages = [_first_page(doc, title)]
 
     fig = Figure(figsize=_A4, layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1.2, 1.0])
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.2, 1.0], squeeze=False)[:, 0]
     plot_timeline(result, ax=top.add_subplot())
     top.suptitle("Night timeline", fontsize=10)
     plot_plm_per_hour(doc.get("plm_per_hour_of_night") or [], start=result.start,

@@ -365,7 +365,7 @@ def match_night_labels(
         date, or two labels name the same night.
     """
     keys: dict[str, set[int]] = {}
-    for i, (f, name) in enumerate(zip(folders, nights)):
+    for i, (f, name) in enumerate(zip(folders, nights, strict=True)):
         for k in (name, f.path.name, night_date(f.summary).isoformat()):
             keys.setdefault(k, set()).add(i)
     out: list[bool | None] = [None] * len(folders)
@@ -397,7 +397,7 @@ def multinight_document(
     """``multinight.json``: the statistics, the table's columns and each night's provenance."""
     from .. import __version__
 
-    by_label = dict(zip(nights, folders))
+    by_label = dict(zip(nights, folders, strict=True))
     prov = []
     for night in summary.table["Night"]:
         f = by_label[night]
@@ -493,7 +493,7 @@ def write_multinight_folder(
     )
     summary = multinight_summary(table, metric=metric, n_boot=n_boot, seed=seed, confidence=confidence)
     doc = multinight_document(summary, folders, nights, labels_file=labels)
-    by_label = dict(zip(nights, folders))
+    by_label = dict(zip(nights, folders, strict=True))
     ordered = {n: by_label[n] for n in table["Night"]}
     out = Path(out_dir)
     html = None if render is None else render(summary, ordered, doc, out)

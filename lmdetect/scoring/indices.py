@@ -272,8 +272,9 @@ def night_indices(
     else:
         arousals = bool(arousals_scored)
     if arousals:
-        n_plms_arousal: int | None = int((plm & is_sleep & s["with_arousal"].to_numpy(dtype=bool)).sum())
-        plms_arousal_index = _per_hour(n_plms_arousal, tst_h)
+        n_arousal = int((plm & is_sleep & s["with_arousal"].to_numpy(dtype=bool)).sum())
+        n_plms_arousal: int | None = n_arousal
+        plms_arousal_index = _per_hour(n_arousal, tst_h)
     else:
         n_plms_arousal = plms_arousal_index = None
 

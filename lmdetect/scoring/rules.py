@@ -198,7 +198,12 @@ def get_rule_set(name: str | RuleSet, **overrides: Any) -> RuleSet:
     name
         A rule-set name (case-insensitive) or a :class:`RuleSet`, returned as is (with overrides).
     **overrides
-        Fields to change, validated again (e.g. ``imi_max_s=120``).
+        Fields to change, validated again (e.g. ``imi_max_s=120``, in s).
+
+    Returns
+    -------
+    RuleSet
+        The rule set; its durations are in s, as the field names say (``_s``).
 
     Raises
     ------

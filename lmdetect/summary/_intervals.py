@@ -43,9 +43,13 @@ _SECONDS_PER_HOUR = 3600.0
 class CoverageTrace(Protocol):
     """What :class:`Exposure` needs of :class:`lmdetect.detect.lm.MovementTrace`."""
 
-    block_s: float
-    t0_s: float
-    valid_frac: NDArray[np.float32]
+    # read-only: the trace is a frozen dataclass
+    @property
+    def block_s(self) -> float: ...
+    @property
+    def t0_s(self) -> float: ...
+    @property
+    def valid_frac(self) -> NDArray[np.float32]: ...
 
 
 def intervals_from_table(table: pd.DataFrame | None) -> NDArray[np.float64]:
@@ -124,7 +128,7 @@ class Exposure:
         self.end_s = float(max(window[0], window[1]))
         if trace is not None and np.asarray(trace.valid_frac).size:
             v = np.nan_to_num(np.asarray(trace.valid_frac, dtype=np.float64), nan=0.0)
-            edges = float(trace.t0_s) + float(trace.block_s) * np.arange(v.size + 1)
+            edges = float(trace.t0_s) + float(trace.block_s) * np.arange(v.size + 1, dtype=np.float64)
             self._edges: NDArray[np.float64] | None = edges
             self._cum = np.concatenate(([0.0], np.cumsum(np.clip(v, 0.0, 1.0) * float(trace.block_s))))
         else:

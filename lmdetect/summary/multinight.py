@@ -170,7 +170,7 @@ def multinight_table(
     if pad_labels is not None and len(pad_labels) != n:
         raise ConfigError(f"{n} summaries but {len(pad_labels)} pad labels")
     rows, starts = [], []
-    for i, (summary, night) in enumerate(zip(summaries, nights)):
+    for i, (summary, night) in enumerate(zip(summaries, nights, strict=True)):
         start = _start(summary, f"night {night}")
         evidence = pad_evidence(summary)
         label = None if pad_labels is None else pad_labels[i]
@@ -187,7 +187,7 @@ def multinight_table(
         }
         row.update(night_metrics_row(summary))
         rows.append(row)
-        starts.append((start.astimezone(dt.timezone.utc), night))
+        starts.append((start.astimezone(dt.UTC), night))
     order = sorted(range(n), key=lambda k: starts[k])
     columns = list(TABLE_ID_COLUMNS) + [c.label for c in NIGHT_METRIC_COLUMNS]
     table = pd.DataFrame.from_records([rows[k] for k in order], columns=columns)

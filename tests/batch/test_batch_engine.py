@@ -13,7 +13,6 @@ from lmdetect.batch.inputs import collect_nights
 from lmdetect.cli import main
 from lmdetect.config import Config
 from lmdetect.errors import LmdetectError
-
 from tests.batch.batch_helpers import CRASHING_NIGHT, crash_on_one_night
 
 

@@ -43,7 +43,7 @@ def test_bad_files_are_listed_and_never_stop_the_batch(first_run, cohort_dir):
 
     failures = pd.read_csv(s.files["failures_csv"])
     assert failures["night_id"].tolist() == ["P10/n1", "P10/n2"]
-    msgs = dict(zip(failures["night_id"], failures["error"]))
+    msgs = dict(zip(failures["night_id"], failures["error"], strict=True))
     assert "n1.lmr" in msgs["P10/n1"] and "header" in msgs["P10/n1"]
     assert "n2.csv, line 120" in msgs["P10/n2"]
     assert (failures["error_type"] == "FormatError").all()
@@ -172,7 +172,6 @@ def test_cli_plain_progress_lines(cohort_dir, tmp_path, capsys):
 
 def test_split_nights_gives_one_row_per_night_and_resumes(tmp_path):
     from firmware_sim.night import simulate_night, write_night
-
     from tests.batch.batch_helpers import two_day_recording
 
     nights = [write_night(simulate_night("rls", hours=1.5, rate_hz=25, seed=s), tmp_path / f"s{s}")["recording"]

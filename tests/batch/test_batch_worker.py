@@ -13,7 +13,6 @@ from lmdetect.batch.engine import _job
 from lmdetect.batch.inputs import NightInput
 from lmdetect.batch.worker import run_night_job, version_key
 from lmdetect.config import Config
-
 from tests.batch.batch_helpers import csv_with_bad_line, garbage_lmr, truncated_lmr
 
 

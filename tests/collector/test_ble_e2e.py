@@ -23,7 +23,15 @@ from lmdetect.collector.ble import BleakConnector
 from lmdetect.collector.hostclock import HostClock
 from lmdetect.collector.session import CollectorParams, NightPlan, RecordSession, SessionSummary
 from lmdetect.io.native import read_lmr
-from tests.collector.sim import ADDRESS, NAME, assert_matches_truth, leg, open_device, packet_seqs, sample_ticks
+from tests.collector.sim import (
+    ADDRESS,
+    NAME,
+    assert_matches_truth,
+    leg,
+    open_device,
+    packet_seqs,
+    sample_ticks,
+)
 
 pytest.importorskip("bleak")
 pytestmark = pytest.mark.ble

@@ -16,8 +16,17 @@ from lmdetect.collector.hostclock import HostClock
 from lmdetect.collector.link import LinkError, LinkFaults, MemoryRadio
 from lmdetect.errors import DeviceNotFoundError, LmdetectError
 from lmdetect.io.native import read_lmr
-
-from tests.collector.sim import ADDRESS, FAST, NAME, assert_matches_truth, leg, open_device, packet_seqs, record, record_async
+from tests.collector.sim import (
+    ADDRESS,
+    FAST,
+    NAME,
+    assert_matches_truth,
+    leg,
+    open_device,
+    packet_seqs,
+    record,
+    record_async,
+)
 
 
 def test_a_clean_night_arrives_complete_in_order_and_closed(tmp_path):

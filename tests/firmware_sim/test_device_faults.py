@@ -63,7 +63,7 @@ def _recording(t, accel):
         accel_g=np.asarray(accel, dtype=np.float32),
         time_s=np.asarray(t, dtype=np.float64),
         fs=10.0,
-        start=dt.datetime(2026, 3, 14, 22, 0, tzinfo=dt.timezone.utc),
+        start=dt.datetime(2026, 3, 14, 22, 0, tzinfo=dt.UTC),
     )
 
 

@@ -152,7 +152,7 @@ def test_the_simulated_device_answers_as_the_vendor_documents_show(model, exchan
     [("h10", None, 0x01), ("verity", None, 0x80), ("verity", "delta", 0x81), ("h10", "delta-counts", 0x80)],
 )
 def test_frames_carry_the_source_and_last_sample_timestamps(model, fmt, ftype):
-    start = dt.datetime(2026, 3, 14, 21, 30, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 3, 14, 21, 30, tzinfo=dt.UTC)
     fw = pmd(model=model, frame_format=fmt, device_time=start, faults=FaultPlan(drift_ppm=40.0))
     fw.advance(2.0)
     rate = 52 if model == "verity" else 50

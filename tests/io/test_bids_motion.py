@@ -19,7 +19,7 @@ from lmdetect.io.bids_motion import read_bids_motion, write_bids_motion
 from lmdetect.model import Recording
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NAME = "sub-07_ses-02_task-sleep_tracksys-IMU_motion.tsv"
 
 

@@ -58,7 +58,7 @@ def test_relative_time_needs_start(tmp_path: Path) -> None:
 def test_relative_time_not_starting_at_zero(tmp_path: Path) -> None:
     path = write(tmp_path, "t,x,y,z\n10.0,0,0,1\n10.5,0,0,1\n11.0,0,0,1\n")
     rec = read_csv_recording(path, start="2024-03-01T22:00:00+00:00")
-    assert rec.start == dt.datetime(2024, 3, 1, 22, 0, 10, tzinfo=dt.timezone.utc)
+    assert rec.start == dt.datetime(2024, 3, 1, 22, 0, 10, tzinfo=dt.UTC)
     np.testing.assert_array_equal(rec.time_s, [0.0, 0.5, 1.0])
     assert rec.fs == 2.0
 
@@ -199,7 +199,7 @@ def test_single_sample_needs_fs(tmp_path: Path) -> None:
 
 
 # -------------------------------------------------------------------------------- writing
-@pytest.mark.parametrize("tz", [CET, EST, dt.timezone.utc])
+@pytest.mark.parametrize("tz", [CET, EST, dt.UTC])
 def test_round_trip_timestamp(tmp_path: Path, tz: dt.tzinfo) -> None:
     rng = np.random.default_rng(2)
     n = 3000

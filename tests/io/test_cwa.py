@@ -18,7 +18,7 @@ from lmdetect.model import Recording
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "readers"  # real AX3/AX6 files, MIT (see README there)
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def sample(name: str) -> Path:

@@ -19,7 +19,7 @@ from lmdetect.model import Recording  # noqa: E402
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 MS2_RANGE = (-80.0, 80.0)
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def night(seconds: float = 1200, fs: float = 50.0, *, start: dt.datetime | None = None, side: str = "left",

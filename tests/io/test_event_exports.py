@@ -116,7 +116,7 @@ def test_edf_of_an_empty_night_is_valid(tmp_path):
 
 
 def test_bad_annotations_raise_and_leave_no_file(tmp_path):
-    start = dt.datetime(2026, 3, 14, 22, 30, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 3, 14, 22, 30, tzinfo=dt.UTC)
     bad = pd.DataFrame({"onset_s": [-1.0], "duration_s": [1.0], "label": ["LM"]})
     with pytest.raises(LmdetectError, match="onsets"):
         write_edf_annotations(tmp_path / "x.edf", bad, start)

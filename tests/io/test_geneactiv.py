@@ -37,7 +37,7 @@ def test_matches_independent_decoder() -> None:
     ref = np.load(DATA / "gnactv_data.npz")
     assert rec.n_samples == 900 and rec.fs == 50.0
     np.testing.assert_allclose(rec.accel_g, ref["accel"], rtol=0, atol=5e-5 + 1e-7)
-    wall = rec.start.replace(tzinfo=dt.timezone.utc).timestamp() + rec.time_s
+    wall = rec.start.replace(tzinfo=dt.UTC).timestamp() + rec.time_s
     np.testing.assert_allclose(wall, ref["time"], rtol=0, atol=1e-6)
     g = rec.gaps()
     assert len(g) == 1 and g["duration_s"].iloc[0] == pytest.approx(0.5)

@@ -20,7 +20,7 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "readers"
 NEO = DATA / "actigraph_neo_ism.gt3x"
 MOS = DATA / "actigraph_mos_dst.gt3x"
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 CET = dt.timezone(dt.timedelta(hours=1))
 
 

@@ -107,7 +107,7 @@ def test_stream_round_trip_exact(tmp_path: Path, tz: dt.tzinfo) -> None:
 
 
 def _ns(t: dt.datetime) -> int:
-    d = t - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    d = t - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     return (d.days * 86400 + d.seconds) * 10**9 + d.microseconds * 1000
 
 

@@ -55,7 +55,7 @@ CHILD = textwrap.dedent(
 def header() -> LmrHeader:
     return LmrHeader(
         fs=FS,
-        start=dt.datetime(2024, 3, 1, 23, 0, tzinfo=dt.timezone.utc),
+        start=dt.datetime(2024, 3, 1, 23, 0, tzinfo=dt.UTC),
         tick_hz=TICK_HZ,
         scale_g=8 / 32768,
         range_g=8.0,

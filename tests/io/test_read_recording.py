@@ -59,9 +59,8 @@ def test_an_option_the_format_does_not_take_names_the_file_and_the_options():
 
 
 def test_tz_is_taken_by_every_format(tmp_path):
-    from tests.io.test_readers_conformance import still_night
-
     from lmdetect.io import write_recording
+    from tests.io.test_readers_conformance import still_night
 
     path = tmp_path / "n.lmr"
     write_recording(still_night(seconds=60.0), path)

@@ -14,7 +14,7 @@ from lmdetect.model import Recording
 from lmdetect.preprocessing.nights import night_windows, split_nights
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def days(

@@ -40,7 +40,7 @@ return {
   })),
   height: document.documentElement.scrollHeight,
 };
-""" % json.dumps(list(SECTIONS))
+""" % json.dumps(list(SECTIONS))  # noqa: UP031 - %-templating keeps the JavaScript braces literal
 
 
 @pytest.fixture(scope="module")

@@ -219,7 +219,7 @@ def test_timeline_draws_every_plm_of_every_night(series):
     fig = plot_nights_timeline(tracks)
     axes = [ax for ax in fig.axes if ax.get_ylabel()]
     assert len(axes) == 7
-    for k, (ax, f) in enumerate(zip(axes, folders)):
+    for k, (ax, f) in enumerate(zip(axes, folders, strict=True)):
         n_plm = int(f.events["in_plm_series"].sum())
         ticks = [c for c in ax.collections if hasattr(c, "get_segments") and len(c.get_segments())
                  and tuple(c.get_color()[0]) == to_rgba(COLORS["plm"])]
@@ -234,7 +234,7 @@ def test_synthetic_nights_without_movement_files_and_enough_nights(tmp_path):
 
     folders, docs = [], []
     for k in range(10):
-        start = dt.datetime(2026, 4, 1, 23, 0, tzinfo=dt.timezone.utc) + dt.timedelta(days=k)
+        start = dt.datetime(2026, 4, 1, 23, 0, tzinfo=dt.UTC) + dt.timedelta(days=k)
         doc = {"recording_start": start.isoformat(), "rule_set": "wasm2016", "sleep_source": "actigraphy",
                "plms_index": None if k == 9 else 20.0 + k, "periodicity_index": 0.7, "tst_h": 6.0,
                "n_pad_logged": int(k % 2 == 0), "n_vibration_detected": 0}

@@ -44,7 +44,7 @@ def _paragraph(html: str, pid: str) -> str:
 def _lane_bars(result, lane: str) -> list[tuple[float, float]]:
     """(start_h, end_h) of the bars drawn in one timeline lane."""
     ax = plot_timeline(result)
-    ticks = {t.get_text(): y for t, y in zip(ax.get_yticklabels(), ax.get_yticks())}
+    ticks = {t.get_text(): y for t, y in zip(ax.get_yticklabels(), ax.get_yticks(), strict=True)}
     y = ticks[lane]
     bars = []
     for coll in ax.collections:

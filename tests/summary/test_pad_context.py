@@ -128,7 +128,7 @@ def _masks(*rows) -> pd.DataFrame:
 def _coverage(masks: pd.DataFrame, end_s: float = 30000.0) -> SimpleNamespace:
     """A 1-s coverage trace: 0 inside the masks, 1 elsewhere."""
     valid = np.ones(int(end_s), dtype=np.float32)
-    for a, d in zip(masks["onset_s"], masks["duration_s"]):
+    for a, d in zip(masks["onset_s"], masks["duration_s"], strict=True):
         valid[int(a):int(a + d)] = 0.0
     return SimpleNamespace(block_s=1.0, t0_s=0.0, valid_frac=valid)
 
