@@ -21,9 +21,9 @@ from pathlib import Path
 
 from firmware_sim.night import DEFAULT_START, simulate_night
 from lmdetect.outputs import write_night_outputs
-from lmdetect.results.multinight import multinight_document, read_night_folders
 from lmdetect.pipeline import process_night
 from lmdetect.report.multinight import render_multinight_report
+from lmdetect.results.multinight import multinight_document, read_night_folders
 from lmdetect.summary.multinight import multinight_summary, multinight_table
 
 

@@ -20,11 +20,11 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 from firmware_sim.night import simulate_night  # noqa: E402
-from lmdetect.results.night_folder import night_summary_document  # noqa: E402
 from lmdetect.pipeline import process_night  # noqa: E402
 from lmdetect.report.figures import figure_to_png, night_figures  # noqa: E402
 from lmdetect.report.html import render_night_report, report_summary  # noqa: E402
 from lmdetect.report.pdf import write_night_report_pdf  # noqa: E402
+from lmdetect.results.night_folder import night_summary_document  # noqa: E402
 
 
 def _time(fn, repeats: int) -> list[float]:

@@ -759,7 +759,7 @@ class RecordSession:
 def _first_sample_time(first: Accepted, info: StreamInfo) -> dt.datetime:
     """Host time of the first sample of a packet (its receive time, less its length)."""
     start_ns = first.host_ns - int((first.packet.n - 1) / info.fs_hz * _NS)
-    return dt.datetime.fromtimestamp(start_ns / _NS, tz=dt.timezone.utc).astimezone()
+    return dt.datetime.fromtimestamp(start_ns / _NS, tz=dt.UTC).astimezone()
 
 
 def _looks_like_address(text: str) -> bool:

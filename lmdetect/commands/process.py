@@ -58,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
         report = False
     check_output_folder(args.out, args.force)
 
-    from ..config import Config, load_config
     from .._files import sha256_file
+    from ..config import Config, load_config
     from ..io.night_inputs import read_night_inputs
     from ..outputs import write_night_outputs
     from ..pipeline import process_night

@@ -18,13 +18,13 @@ import pytest
 from lmdetect.cli import main
 from lmdetect.errors import FormatError
 from lmdetect.outputs import summarize_nights
+from lmdetect.report.multinight import night_track, plot_nights_timeline, render_multinight_report
 from lmdetect.results.multinight import (
     NightFolder,
     find_night_folders,
     read_night_folder,
     read_night_labels,
 )
-from lmdetect.report.multinight import night_track, plot_nights_timeline, render_multinight_report
 from lmdetect.summary.multinight import multinight_summary, multinight_table, night_date, numeric_columns
 from lmdetect.summary.night import format_metric, metric_value
 from tests.report.multinight_cases import PAD_NIGHTS, build_series, expected_cell
