@@ -294,7 +294,7 @@ def test_no_report_removes_a_stale_report(series, tmp_path):
     out = tmp_path / "out"
     summarize_nights(series[:3], out, n_boot=200)
     assert (out / "multinight.html").exists()
-    assert main(["summarize", *map(str, series[:2]), "--out", str(out), "--no-report", "--n-boot", "200"]) == 0
+    assert main(["summarize", *map(str, series[:2]), "--out", str(out), "--no-report", "--n-boot", "200", "--force"]) == 0
     assert not (out / "multinight.html").exists()
     assert len(pd.read_csv(out / "multinight.csv")) == 2
 
