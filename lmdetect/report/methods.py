@@ -131,7 +131,10 @@ def _pads(config: Config, summary: Mapping[str, Any] | None = None) -> str:
             "min"
         )
         margin = f"masked with {_g(v.margin_s)} s on either side"
-        if config.remove_vibration:
+        found = None if handling is None else int(handling.get("detected", {}).get("n_sessions", 0))
+        if config.remove_vibration and found == 0:
+            text += "; none was found."
+        elif config.remove_vibration:
             text += (
                 ". In each session found, the vibration line (the motor frequency or its alias below half "
                 "the sampling rate, with its harmonics) was tracked through its drift and ramp-down and "

@@ -137,7 +137,8 @@ def pad_measurement_sentence(summary: Mapping[str, Any]) -> str | None:
     if lined:
         freqs = sorted(float(r["line_freq_hz"]) for r in lined)
         at = f"{freqs[0]:.1f} Hz" if freqs[-1] - freqs[0] < 0.05 else f"{freqs[0]:.1f}-{freqs[-1]:.1f} Hz"
-        text = (f"Leg movements were measured through the vibration: in {len(lined)} of the {what} its line "
+        which = f"the {what}" if n == 1 else (f"each of the {what}" if len(lined) == n else f"{len(lined)} of the {what}")
+        text = (f"Leg movements were measured through the vibration: in {which} its line "
                 f"(at {at} as sampled, with its harmonics) was tracked and removed from the signal, and leg "
                 "movements were detected on what remained")
         if len(lined) < n:
