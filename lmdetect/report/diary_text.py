@@ -15,7 +15,7 @@ from typing import Any
 
 from ..summary.night import metric_value
 
-__all__ = ["DIARY_ITEMS", "diary_overruled_rows", "diary_flag_sentences"]
+__all__ = ["DIARY_ITEMS", "diary_flag_sentences", "diary_overruled_rows"]
 
 #: The diary rows checked, in the summary's order, with how each reads in a sentence.
 DIARY_ITEMS: dict[str, dict[str, str]] = {

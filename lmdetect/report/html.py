@@ -26,12 +26,12 @@ from ..results.night_folder import night_summary_document
 from ..results.summary_json import to_jsonable
 from ..summary.night import NIGHT_METRIC_COLUMNS, format_metric, metric_value
 from ._templates import environment
+from .diary_text import diary_overruled_rows
 from .figures import figure_to_png, night_figures, png_data_uri
 from .methods import ACTIGRAPHY_NOTE, methods_paragraphs, references, tib_from
-from .diary_text import diary_overruled_rows
 from .pad_text import pad_handling_sentences, pad_measurement_sentence, pad_session_rows, pad_windows_note
 
-__all__ = ["render_night_report", "write_night_report", "report_summary", "night_title"]
+__all__ = ["night_title", "render_night_report", "report_summary", "write_night_report"]
 
 log = logging.getLogger(__name__)
 

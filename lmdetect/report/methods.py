@@ -19,7 +19,7 @@ from ..scoring.rules import RuleSet
 from ..summary.night import metric_value
 from .diary_text import diary_flag_sentences
 
-__all__ = ["REFERENCES", "methods_paragraphs", "methods_text", "references", "tib_from", "ACTIGRAPHY_NOTE"]
+__all__ = ["ACTIGRAPHY_NOTE", "REFERENCES", "methods_paragraphs", "methods_text", "references", "tib_from"]
 
 #: Full references, by short key (a rule set's own reference is on its class: ``RuleSet.reference``).
 REFERENCES: dict[str, str] = {

@@ -18,12 +18,12 @@ from ..summary.pad import MASKED, MEASURED
 __all__ = [
     "HANDLING_WORDS",
     "MASK_SOURCE_WORDS",
+    "multinight_pad_sentence",
     "pad_handling_facts",
     "pad_handling_sentences",
     "pad_measurement_sentence",
     "pad_session_rows",
     "pad_windows_note",
-    "multinight_pad_sentence",
 ]
 
 #: How each recorded ``handling`` value reads in a sentence ("the session was ...").
@@ -154,7 +154,7 @@ def pad_measurement_sentence(summary: Mapping[str, Any]) -> str | None:
     limits = [float(r["detection_limit_mg"]) for r in rows if r.get("detection_limit_mg") is not None]
     if limits:
         lo, hi = min(limits), max(limits)
-        text += (f". The detection limit under the pad (the smallest movement that could be detected) was "
+        text += (". The detection limit under the pad (the smallest movement that could be detected) was "
                  + (f"{lo:.1f} mg" if hi - lo < 0.05 else f"{lo:.1f}-{hi:.1f} mg"))
     return text + "."
 

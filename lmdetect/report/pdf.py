@@ -19,13 +19,13 @@ from matplotlib.figure import Figure
 from .._atomic import atomic_path
 from ..pipeline import NightResult
 from ..summary.night import NIGHT_METRIC_COLUMNS, format_metric, metric_value
+from .diary_text import diary_flag_sentences
 from .figures import plot_imi_histogram, plot_plm_per_hour, plot_timeline
 from .html import night_title, report_summary
 from .methods import ACTIGRAPHY_NOTE, methods_paragraphs, references
-from .diary_text import diary_flag_sentences
 from .pad_text import pad_handling_sentences, pad_measurement_sentence, pad_session_rows, pad_windows_note
 
-__all__ = ["write_night_report_pdf", "night_report_pages"]
+__all__ = ["night_report_pages", "write_night_report_pdf"]
 
 _A4 = (8.27, 11.69)
 _WRAP = 105
@@ -70,7 +70,7 @@ def _first_page(doc: Mapping[str, Any], title: str, warnings: list[str]) -> Figu
     note = "\n".join(textwrap.wrap("Not a diagnosis. " + ACTIGRAPHY_NOTE, _WRAP))
     fig.text(0.07, 0.925, note, fontsize=7.5,
              va="top", color="#7a4a00")
-    y = 0.885
+    y = 0.925 - 0.0135 * note.count("\n") - 0.025  # below the caveat
     for w in warnings:  # what the reader must not miss, before the numbers
         lines = textwrap.wrap(w, _WRAP)
         fig.text(0.07, y, "\n".join(lines), fontsize=7.5, va="top", color="#b00020", weight="bold")
@@ -85,11 +85,11 @@ def _first_page(doc: Mapping[str, Any], title: str, warnings: list[str]) -> Figu
         ("Wear / non-wear (h)", f"{_fmt(doc, 'quality.wear_h', 2)} / {_fmt(doc, 'quality.nonwear_h', 2)}"),
         ("Gaps", f"{_fmt(doc, 'quality.n_gaps')} ({_fmt(doc, 'quality.gap_total_s', 1)} s)"),
         ("Backfilled samples", _fmt(doc, "quality.n_backfilled")),
-        ("Noise, detection limit (mg)", f"{_fmt(doc, 'quality.noise_rms_mg', 2)} RMS, onset threshold "
-                                        f"{_fmt(doc, 'quality.onset_threshold_mg', 2)}"),
-        ("Pad vibration removed / masked (h)", f"{_fmt(doc, 'quality.vibration_removed_h', 2)} / "
-                                               f"{_fmt(doc, 'quality.masked_pad_h', 2)}"),
-        ("Sleep diary rows overruled", _fmt(doc, "sleep_diary_overruled")),
+        ("Noise, detection limit (mg)", (f"{_fmt(doc, 'quality.noise_rms_mg', 2)} RMS, onset threshold "
+                                         f"{_fmt(doc, 'quality.onset_threshold_mg', 2)}")),
+        ("Pad line removed / masked (h)", (f"{_fmt(doc, 'quality.vibration_removed_h', 2)} / "
+                                                f"{_fmt(doc, 'quality.masked_pad_h', 2)}")),
+        ("Diary rows overruled", _fmt(doc, "sleep_diary_overruled")),
         ("Rules, config hash", f"{_fmt(doc, 'rule_set')}, {_fmt(doc, 'config_hash')}"),
     ]
     top = min(0.87, y - 0.01)

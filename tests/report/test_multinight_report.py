@@ -4,6 +4,7 @@ multi-night report agree with each other; bad input fails cleanly and leaves not
 from __future__ import annotations
 
 import base64
+import html as html_lib
 import json
 import math
 import re
@@ -19,13 +20,13 @@ import pytest
 from lmdetect.cli import main
 from lmdetect.errors import FormatError
 from lmdetect.outputs import summarize_nights
+from lmdetect.report.multinight import night_track, plot_nights_timeline, render_multinight_report
 from lmdetect.results.multinight import (
     NightFolder,
     find_night_folders,
     read_night_folder,
     read_night_labels,
 )
-from lmdetect.report.multinight import night_track, plot_nights_timeline, render_multinight_report
 from lmdetect.summary.multinight import multinight_summary, multinight_table, night_date, numeric_columns
 from lmdetect.summary.night import format_metric, metric_value
 from tests.report.multinight_cases import PAD_NIGHTS, build_series, expected_cell
@@ -378,7 +379,7 @@ def test_pad_sentences_say_what_was_done_with_the_vibration(summarized, series):
     assert f"In the {len(padded)} nights with pad sessions" in sentence
     if removed > 0:
         assert f"vibration line was removed from the signal for {removed:.2f} h" in sentence
-    rule = re.search(r'<p id="pad-rule">(.*?)</p>', html, re.S).group(1)
+    rule = html_lib.unescape(re.search(r'<p id="pad-rule">(.*?)</p>', html, re.DOTALL).group(1))
     assert " ".join(sentence.split()) in " ".join(rule.split())
     assert "Pad vibration found in the signal is masked from" not in html
 

@@ -96,8 +96,8 @@ def test_pad_text_says_movements_were_measured_through_the_vibration(default_htm
 
 def test_each_pad_session_has_a_row_with_its_plm_rates(default_html, default_night):
     s = default_night.summary
-    table = re.search(r'<table id="pad-measurement">(.*?)</table>', default_html, re.S).group(1)
-    body_rows = re.findall(r"<tr><td>(.*?)</tr>", table, re.S)
+    table = re.search(r'<table id="pad-measurement">(.*?)</table>', default_html, re.DOTALL).group(1)
+    body_rows = re.findall(r"<tr><td>(.*?)</tr>", table, re.DOTALL)
     assert len(body_rows) == len(s["pad_measurement"]) == 3
     shown = {v["key"]: v for v in parse_report(default_html).values}
     for i, r in enumerate(s["pad_measurement"]):

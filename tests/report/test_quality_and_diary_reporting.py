@@ -11,8 +11,8 @@ import pytest
 from lmdetect.report import render_night_report
 from lmdetect.report.html import report_summary
 from lmdetect.report.methods import methods_paragraphs, references
-from lmdetect.summary.night import metric_value
 from lmdetect.report.pdf import _context_text, detection_limit_warning, night_report_pages
+from lmdetect.summary.night import metric_value
 from tests.report import night_cases
 from tests.report.html_checks import expected_text, parse_report
 
@@ -43,7 +43,7 @@ def test_an_overruled_diary_row_is_flagged(late_onset, late_onset_html):
     s = report_summary(late_onset)
     check = s["sleep_diary_check"]["sleep_onset"]
     assert s["sleep_diary_overruled"] == 1 and check["status"] == "actigraphy"
-    box = re.search(r'<div class="warn" id="diary-check"[^>]*>(.*?)</div>', late_onset_html, re.S)
+    box = re.search(r'<div class="warn" id="diary-check"[^>]*>(.*?)</div>', late_onset_html, re.DOTALL)
     assert box, "no diary flag"
     text = _text(box.group(1))
     # 9000 s and 300 s after 22:30
@@ -90,7 +90,7 @@ def test_a_detection_limited_night_is_warned_about(late_onset):
     s = report_summary(late_onset)
     s["quality"].update(noise_rms_mg=6.0, onset_threshold_mg=14.2, detection_limited=True)
     html = render_night_report(late_onset, summary=s)
-    box = re.search(r'<p class="warn" id="detection-limited"[^>]*>(.*?)</p>', html, re.S)
+    box = re.search(r'<p class="warn" id="detection-limited"[^>]*>(.*?)</p>', html, re.DOTALL)
     assert box, "no detection-limit warning"
     text = _text(box.group(1))
     assert "onset threshold of 14.2 mg set from a sensor noise of 6.00 mg RMS" in text
