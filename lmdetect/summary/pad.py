@@ -13,8 +13,8 @@ acceleration (:func:`lmdetect.detect.vibration.detect_vibration`), or both. This
   session was masked, how much of it was masked by any mask, and how much of it was observable.
 
 Which sessions are masked depends on the configuration and on what the signal shows (by default
-vibration detected in the signal is masked and logged sessions are not), so nothing here assumes
-it: the facts come from the masks actually applied and the detector's coverage, and the reports
+the vibration's line is removed and only stretches where too much of it is left are masked, and
+logged sessions are not masked), so nothing here assumes it: the facts come from the masks actually applied and the detector's coverage, and the reports
 word their text from these facts. Masked time is not observable, and a rate over less than 10
 min of observable time is None rather than a misleading zero. The pad's trials did not measure PLMs
 (Burbank, Buchfuhrer and Kopjar, J Parkinsonism Restless Legs Syndr 2013, Parts I-III), so these
@@ -196,8 +196,9 @@ def pad_handling(
         either source) and ``observable_s`` (seconds of the session in which the detector could
         see movements: recorded, not masked; over the whole recording, not only time in bed).
     masks
-        The periods masked from LM detection (``onset_s``, ``duration_s``, ``source`` ``"log"``
-        or ``"detected"``; :attr:`lmdetect.pipeline.NightResult.pad_sessions`), margins included.
+        The periods masked from LM detection (``onset_s``, ``duration_s``, ``source``: ``"log"``,
+        ``"residual"`` (vibration left after line removal) or ``"detected"``;
+        :attr:`lmdetect.pipeline.NightResult.pad_sessions`), margins included.
     trace
         The detector's coverage (:class:`lmdetect.detect.lm.MovementTrace`); without it, time not
         masked counts as observable.
