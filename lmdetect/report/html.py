@@ -26,11 +26,12 @@ from ..results.night_folder import night_summary_document
 from ..results.summary_json import to_jsonable
 from ..summary.night import NIGHT_METRIC_COLUMNS, format_metric, metric_value
 from ._templates import environment
+from .diary_text import diary_overruled_rows
 from .figures import figure_to_png, night_figures, png_data_uri
 from .methods import ACTIGRAPHY_NOTE, methods_paragraphs, references, tib_from
-from .pad_text import pad_handling_sentences, pad_windows_note
+from .pad_text import pad_handling_sentences, pad_measurement_sentence, pad_session_rows, pad_windows_note
 
-__all__ = ["render_night_report", "write_night_report", "report_summary", "night_title"]
+__all__ = ["night_title", "render_night_report", "report_summary", "write_night_report"]
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,10 @@ def _context(result: NightResult, doc: dict[str, Any], *, dpi: float) -> dict[st
         "pad": metric_value(doc, "context.pad") or {},
         "pad_handling": pad_handling_sentences(doc),
         "pad_windows_note": pad_windows_note(doc),
+        "pad_measurement_text": pad_measurement_sentence(doc),
+        "pad_session_rows": pad_session_rows(doc),
+        "diary_overruled": diary_overruled_rows(doc),
+        "faint_mg": f"{result.config.detect.faint_movement_mg:g}",
         "tib_from": tib_from(doc),
         "methods": methods_paragraphs(result.config, doc),
         "references": references(result.config, doc),

@@ -8,6 +8,7 @@ where time in bed came from are read from the night summary, which recorded them
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,8 +17,9 @@ from ..scoring import WASM2016, get_rule_set
 from ..scoring.imi import LINEAR_BIN_S, LINEAR_MAX_S, LOG_BIN_LN, LOG_MAX_LN
 from ..scoring.rules import RuleSet
 from ..summary.night import metric_value
+from .diary_text import diary_flag_sentences
 
-__all__ = ["REFERENCES", "methods_paragraphs", "methods_text", "references", "tib_from", "ACTIGRAPHY_NOTE"]
+__all__ = ["ACTIGRAPHY_NOTE", "REFERENCES", "methods_paragraphs", "methods_text", "references", "tib_from"]
 
 #: Full references, by short key (a rule set's own reference is on its class: ``RuleSet.reference``).
 REFERENCES: dict[str, str] = {
@@ -35,6 +37,10 @@ REFERENCES: dict[str, str] = {
     ),
     "plmscore": "Fulda S. PLMScoRe: scoring of periodic leg movements (R package), 2020. "
     "doi:10.5281/zenodo.3903318",
+    "vanhees2018": (
+        "van Hees VT, Sabia S, Jones SE, et al. Estimating sleep parameters using an accelerometer without "
+        "sleep diary. Sci Rep 2018;8:12975."
+    ),
     "smith2018": (
         "Smith MT, McCrae CS, Cheung J, et al. Use of actigraphy for the evaluation of sleep disorders and "
         "circadian rhythm sleep-wake disorders: an American Academy of Sleep Medicine clinical practice "
@@ -125,7 +131,10 @@ def _pads(config: Config, summary: Mapping[str, Any] | None = None) -> str:
             "min"
         )
         margin = f"masked with {_g(v.margin_s)} s on either side"
-        if config.remove_vibration:
+        found = None if handling is None else int(handling.get("detected", {}).get("n_sessions", 0))
+        if config.remove_vibration and found == 0:
+            text += "; none was found."
+        elif config.remove_vibration:
             text += (
                 ". In each session found, the vibration line (the motor frequency or its alias below half "
                 "the sampling rate, with its harmonics) was tracked through its drift and ramp-down and "
@@ -134,7 +143,11 @@ def _pads(config: Config, summary: Mapping[str, Any] | None = None) -> str:
                 f"masked, with {_g(config.residual_guard_s)} s on either side"
             )
             masked_h = metric_value(summary or {}, "quality.masked_pad_h")
-            text += "." if masked_h is None else f" ({float(masked_h):.2f} h in this night)."
+            if masked_h is None:
+                text += "."
+            else:
+                m = float(masked_h)
+                text += f" ({m:.2f} h in this night)." if m >= 0.1 else f" ({60.0 * m:.1f} min in this night)."
         elif handling is None:  # a summary from before the handling was recorded
             text += f"; these were {margin}."
         else:
@@ -227,8 +240,7 @@ def _sleep(config: Config, summary: Mapping[str, Any] | None) -> str:
             "sleep. "
             "Ankle activity gives sleep of unknown depth, so no NREM/REM split is reported."
         )
-        if str((summary or {}).get("sleep_period_source", "actigraphy")) in ("diary", "diary+actigraphy"):
-            text += " Sleep was scored only between the sleep onset and final awakening logged in the diary."
+        text += _diary(config, summary)
     text += {
         "diary": " Time in bed was lights off to lights on from the diary.",
         "diary+recording": " Time in bed ran from the diary's lights off, or the recording's start, to its "
@@ -240,6 +252,41 @@ def _sleep(config: Config, summary: Mapping[str, Any] | None) -> str:
         "vibration) "
         "were left out of total sleep time and wake time, since no movement can be seen in them."
     )
+    return text
+
+
+def _diary_checked(summary: Mapping[str, Any] | None) -> bool:
+    checks = (summary or {}).get("sleep_diary_check")
+    return isinstance(checks, Mapping) and bool(checks)
+
+
+def _diary(config: Config, summary: Mapping[str, Any] | None) -> str:
+    """How the diary's sleep onset and final awakening were reconciled with the actigraphy."""
+    if not _diary_checked(summary):
+        if str((summary or {}).get("sleep_period_source", "actigraphy")) in ("diary", "diary+actigraphy"):
+            # a summary from before the rows were checked
+            return " Sleep was scored only between the sleep onset and final awakening logged in the diary."
+        return ""
+    sw = config.sleepwake
+    text = (
+        " The sleep onset and final awakening logged in the diary guided the sleep period, the way GGIR uses a "
+        "sleep log to guide its own detection of the sleep period (van Hees et al., Sci Rep 2018): sleep was "
+        "scored only between them, since quiet wake in bed looks like sleep to an actigraph, unless the "
+        f"actigraphy held at least {sw.diary_min_periodic_lms} members of PLM series (WASM 2016 rules) beyond "
+        f"a row, in series with at least {sw.diary_series_sleep_frac:.0%} of their members in epochs scored "
+        "sleep; periodic leg movements are a sleep phenomenon, so such a row was overruled and the sleep "
+        "period started (or ended) with the actigraphy sleep holding the first (or last) of them, at most "
+        f"{_g(sw.diary_max_lead_min)} min before (or after) it."
+    )
+    start = (summary or {}).get("recording_start")
+    flags = diary_flag_sentences(summary or {}, dt.datetime.fromisoformat(str(start))) if start else []
+    n = len((summary or {}).get("sleep_diary_check") or {})
+    if flags:
+        text += " In this night: " + " ".join(flags)
+        if len(flags) < n:
+            text += " The other row was kept."
+    else:
+        text += f" In this night the diary {'row was' if n == 1 else 'rows were'} kept."
     return text
 
 
@@ -301,5 +348,7 @@ def references(config: Config, summary: Mapping[str, Any] | None = None) -> list
         keys.append("cole1992")
         if config.sleepwake.rescore:
             keys.append("webster1982")
+        if _diary_checked(summary):
+            keys.append("vanhees2018")
     keys += ["ferri2006", "plmscore", "smith2018"]
     return refs + [REFERENCES[k] for k in keys]

@@ -51,6 +51,7 @@ from ..summary.night import NIGHT_METRIC_COLUMNS, format_metric, metric_value
 from ._templates import environment
 from .figures import COLORS, figure_to_png, png_data_uri
 from .methods import ACTIGRAPHY_NOTE
+from .pad_text import multinight_pad_sentence
 
 __all__ = [
     "NightTrack",
@@ -512,6 +513,7 @@ def _context(
         "comparison_cautions": list(summary.comparison.cautions),
         "min_nights": MIN_NIGHTS_PER_GROUP,
         "pad_rule": PAD_RULE,
+        "pad_facts": multinight_pad_sentence([f.summary for f in folders.values()]),
         "night_col": NIGHT_COLUMN,
         "date_col": DATE_COLUMN,
         "pad_col": PAD_COLUMN,

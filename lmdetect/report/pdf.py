@@ -6,6 +6,7 @@ PLMs per hour; IMI histograms and the RLS / pad context; methods and provenance.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import textwrap
 from collections.abc import Mapping
@@ -18,12 +19,13 @@ from matplotlib.figure import Figure
 from .._atomic import atomic_path
 from ..pipeline import NightResult
 from ..summary.night import NIGHT_METRIC_COLUMNS, format_metric, metric_value
+from .diary_text import diary_flag_sentences
 from .figures import plot_imi_histogram, plot_plm_per_hour, plot_timeline
 from .html import night_title, report_summary
 from .methods import ACTIGRAPHY_NOTE, methods_paragraphs, references
-from .pad_text import pad_handling_sentences, pad_windows_note
+from .pad_text import pad_handling_sentences, pad_measurement_sentence, pad_session_rows, pad_windows_note
 
-__all__ = ["write_night_report_pdf", "night_report_pages"]
+__all__ = ["night_report_pages", "write_night_report_pdf"]
 
 _A4 = (8.27, 11.69)
 _WRAP = 105
@@ -51,12 +53,28 @@ def _fmt(doc: Mapping[str, Any], key: str, decimals: int | None = None) -> str:
     return format_metric(metric_value(doc, key), decimals)
 
 
-def _first_page(doc: Mapping[str, Any], title: str) -> Figure:
+def detection_limit_warning(doc: Mapping[str, Any], faint_mg: float) -> str | None:
+    """The warning a report shows when the night's detection limit hid faint movements
+    (``quality.detection_limited``), else None."""
+    if metric_value(doc, "quality.detection_limited") is not True:
+        return None
+    return (f"Detection limited by the sensor: the onset threshold of {_fmt(doc, 'quality.onset_threshold_mg', 1)} mg "
+            f"(sensor noise {_fmt(doc, 'quality.noise_rms_mg', 2)} mg RMS) is above {faint_mg:g} mg, the size of the "
+            "faint movements that PLM series contain; such movements could not be detected, so the PLM indices "
+            "may be too low.")
+
+
+def _first_page(doc: Mapping[str, Any], title: str, warnings: list[str]) -> Figure:
     fig = Figure(figsize=_A4)
     fig.text(0.07, 0.96, title, fontsize=13, weight="bold", va="top")
     note = "\n".join(textwrap.wrap("Not a diagnosis. " + ACTIGRAPHY_NOTE, _WRAP))
     fig.text(0.07, 0.925, note, fontsize=7.5,
              va="top", color="#7a4a00")
+    y = 0.925 - 0.0135 * note.count("\n") - 0.025  # below the caveat
+    for w in warnings:  # what the reader must not miss, before the numbers
+        lines = textwrap.wrap(w, _WRAP)
+        fig.text(0.07, y, "\n".join(lines), fontsize=7.5, va="top", color="#b00020", weight="bold")
+        y -= 0.0125 * len(lines) + 0.006
     head = [
         ("Input file", _fmt(doc, "input_file")),
         ("Start / end", f"{_fmt(doc, 'recording.start')} / {_fmt(doc, 'recording.end')}"),
@@ -67,16 +85,22 @@ def _first_page(doc: Mapping[str, Any], title: str) -> Figure:
         ("Wear / non-wear (h)", f"{_fmt(doc, 'quality.wear_h', 2)} / {_fmt(doc, 'quality.nonwear_h', 2)}"),
         ("Gaps", f"{_fmt(doc, 'quality.n_gaps')} ({_fmt(doc, 'quality.gap_total_s', 1)} s)"),
         ("Backfilled samples", _fmt(doc, "quality.n_backfilled")),
+        ("Noise, detection limit (mg)", (f"{_fmt(doc, 'quality.noise_rms_mg', 2)} RMS, onset threshold "
+                                         f"{_fmt(doc, 'quality.onset_threshold_mg', 2)}")),
+        ("Pad line removed / masked (h)", (f"{_fmt(doc, 'quality.vibration_removed_h', 2)} / "
+                                                f"{_fmt(doc, 'quality.masked_pad_h', 2)}")),
+        ("Diary rows overruled", _fmt(doc, "sleep_diary_overruled")),
         ("Rules, config hash", f"{_fmt(doc, 'rule_set')}, {_fmt(doc, 'config_hash')}"),
     ]
-    ax = fig.add_axes((0.07, 0.70, 0.86, 0.15))
+    top = min(0.87, y - 0.01)
+    ax = fig.add_axes((0.07, top - 0.19, 0.86, 0.19))
     ax.axis("off")
     t = ax.table(cellText=[[k, v] for k, v in head], colWidths=[0.25, 0.75], loc="upper left", cellLoc="left")
     t.auto_set_font_size(False)
     t.set_fontsize(7.5)
     rows = [[c.label, format_metric(metric_value(doc, c.key), c.decimals), c.description]
             for c in NIGHT_METRIC_COLUMNS if c.group != "night"]
-    ax2 = fig.add_axes((0.07, 0.05, 0.86, 0.62))
+    ax2 = fig.add_axes((0.07, 0.05, 0.86, top - 0.25))
     ax2.axis("off")
     t2 = ax2.table(cellText=rows, colLabels=["Metric", "Value", "Definition"], colWidths=[0.25, 0.1, 0.65],
                    loc="upper left", cellLoc="left")
@@ -110,14 +134,43 @@ def _context_text(doc: Mapping[str, Any]) -> str:
         f"{block('context.pad.windows.after_start')}. "
         f"30 min after the end: {block('context.pad.windows.after_end')}. "
         + " ".join(pad_handling_sentences(doc) + [pad_windows_note(doc)]),
+        *_pad_session_text(doc),
     ])
+
+
+def _clock(doc: Mapping[str, Any], t_s: Any) -> str:
+    start = doc.get("recording_start")
+    if t_s is None or not start:
+        return "n/a"
+    return (dt.datetime.fromisoformat(str(start)) + dt.timedelta(seconds=float(t_s))).strftime("%H:%M")
+
+
+def _pad_session_text(doc: Mapping[str, Any]) -> list[str]:
+    """How movements were measured under the pad, and one line per session (as in the HTML table)."""
+    text = pad_measurement_sentence(doc)
+    if text is None:
+        return []
+    lines = [text]
+    for row in pad_session_rows(doc):
+        m, r = row["m"], row["rates"]
+        line = (f"Session at {_clock(doc, metric_value(doc, m + 'onset_s'))} ({_fmt(doc, m + 'source')}, "
+                f"{_fmt(doc, m + 'duration_s', 0)} s): line {_fmt(doc, m + 'line_freq_hz', 2)} Hz, measurable "
+                f"{_fmt(doc, m + 'measurable_fraction', 2)}, detection limit {_fmt(doc, m + 'detection_limit_mg', 1)} "
+                f"mg, masked {_fmt(doc, m + 'masked_s', 0)} s")
+        if r is not None:
+            line += (f"; PLM/h 30 min before {_fmt(doc, r + 'before.plm_per_h', 1)}, during "
+                     f"{_fmt(doc, r + 'during.plm_per_h', 1)}, 30 min after {_fmt(doc, r + 'after.plm_per_h', 1)}")
+        lines.append(line + ".")
+    return lines
 
 
 def night_report_pages(result: NightResult, summary: Mapping[str, Any]) -> list[Figure]:
     """The report's A4 pages as figures (``summary``: the summary.json document in JSON form)."""
     doc = summary
     title = night_title(result, doc)
-    pages = [_first_page(doc, title)]
+    warnings = [w for w in [detection_limit_warning(doc, result.config.detect.faint_movement_mg)] if w]
+    warnings += diary_flag_sentences(doc, result.start)
+    pages = [_first_page(doc, title, warnings)]
 
     fig = Figure(figsize=_A4, layout="constrained")
     top, bottom = fig.subfigures(2, 1, height_ratios=[1.2, 1.0], squeeze=False)[:, 0]

@@ -6,14 +6,15 @@ acceleration (:func:`lmdetect.detect.vibration.detect_vibration`), or both. This
 
 * compares logged and detected sessions by their overlap in time, per session and in total;
 * counts PLMs and CLMs in the 30 min before each session starts, the 30 min after it starts, and
-  the 30 min after it ends.
+  the 30 min after it ends, and, per session of either source, before, during and after it
+  (:func:`pad_session_rates`).
 
 * records, per session, what LM detection did with its time (:func:`pad_handling`): whether the
   session was masked, how much of it was masked by any mask, and how much of it was observable.
 
 Which sessions are masked depends on the configuration and on what the signal shows (by default
-vibration detected in the signal is masked and logged sessions are not), so nothing here assumes
-it: the facts come from the masks actually applied and the detector's coverage, and the reports
+the vibration's line is removed and only stretches where too much of it is left are masked, and
+logged sessions are not masked), so nothing here assumes it: the facts come from the masks actually applied and the detector's coverage, and the reports
 word their text from these facts. Masked time is not observable, and a rate over less than 10
 min of observable time is None rather than a misleading zero. The pad's trials did not measure PLMs
 (Burbank, Buchfuhrer and Kopjar, J Parkinsonism Restless Legs Syndr 2013, Parts I-III), so these
@@ -47,6 +48,7 @@ __all__ = [
     "MEASURED",
     "pad_agreement",
     "pad_handling",
+    "pad_session_rates",
     "pad_windows",
     "pad_context",
 ]
@@ -194,8 +196,9 @@ def pad_handling(
         either source) and ``observable_s`` (seconds of the session in which the detector could
         see movements: recorded, not masked; over the whole recording, not only time in bed).
     masks
-        The periods masked from LM detection (``onset_s``, ``duration_s``, ``source`` ``"log"``
-        or ``"detected"``; :attr:`lmdetect.pipeline.NightResult.pad_sessions`), margins included.
+        The periods masked from LM detection (``onset_s``, ``duration_s``, ``source``: ``"log"``,
+        ``"residual"`` (vibration left after line removal) or ``"detected"``;
+        :attr:`lmdetect.pipeline.NightResult.pad_sessions`), margins included.
     trace
         The detector's coverage (:class:`lmdetect.detect.lm.MovementTrace`); without it, time not
         masked counts as observable.
@@ -207,7 +210,9 @@ def pad_handling(
         ``n_sessions``, ``n_masked`` (sessions handled as :data:`MASKED`), ``n_by_handling``
         (sessions per ``handling`` value), ``sessions_h``,
         ``masked_h``, ``observable_h`` and ``unobservable_h`` (session time neither masked nor
-        observable: gaps, or signal too disturbed to measure), hours.
+        observable: gaps, or signal too disturbed to measure), hours; ``masked_by_h``: masked
+        hours per mask ``source`` (``log``, ``detected``, or ``residual``: vibration left above
+        the stated level after its line was removed), only sources that masked session time.
     """
     all_masks = _mask_table(masks)
     own = {"logged": _mask_table(masks, "log"), "detected": _mask_table(masks, "detected")}
@@ -231,6 +236,13 @@ def pad_handling(
         total_s = float(np.diff(union, axis=1).sum())
         masked_s = float(sum(overlap_s(a, b, all_masks) for a, b in union))
         seen_s = exposure.seconds_in(union) if exposure is not None else total_s - masked_s
+        by_source = {}
+        if masks is not None and len(masks) and "source" in masks.columns:
+            for src in sorted({str(x) for x in masks["source"]}):
+                m = _mask_table(masks, src)
+                h = sum(overlap_s(a, b, m) for a, b in union) / _SECONDS_PER_HOUR
+                if h > 0:
+                    by_source[src] = round(h, 4)
         totals[kind] = {
             "n_sessions": len(agreement[kind]),
             "n_masked": sum(e["handling"] == MASKED for e in agreement[kind]),
@@ -242,8 +254,29 @@ def pad_handling(
             "masked_h": round(masked_s / _SECONDS_PER_HOUR, 4),
             "observable_h": round(seen_s / _SECONDS_PER_HOUR, 4),
             "unobservable_h": round(max(0.0, total_s - masked_s - seen_s) / _SECONDS_PER_HOUR, 4),
+            "masked_by_h": by_source,
         }
     return totals
+
+
+def pad_session_rates(
+    agreement: dict[str, Any], movements: Movements, exposure: Exposure, near_s: float = NEAR_S
+) -> None:
+    """PLM/CLM rate blocks before, during and after each session of either source, in place.
+
+    Each entry of ``agreement["logged"]`` / ``agreement["detected"]`` gains ``rates``:
+    ``before`` = ``[a - near_s, a)``, ``during`` = ``[a, b)`` and ``after`` = ``[b, b + near_s)``
+    (:func:`~lmdetect.summary._intervals.rate_block`: observable hours, PLMs, CLMs and their
+    rates; a rate over less than 10 min of observable time is None). Per session rather than per
+    reference source, so a session that only one source knows is still described.
+    """
+    for kind in ("logged", "detected"):
+        for e in agreement[kind]:
+            a, b = e["onset_s"], e["onset_s"] + e["duration_s"]
+            e["rates"] = {
+                name: rate_block(movements, exposure, np.array([span]))
+                for name, span in (("before", (a - near_s, a)), ("during", (a, b)), ("after", (b, b + near_s)))
+            }
 
 
 def pad_windows(
@@ -304,7 +337,8 @@ def pad_context(
     dict
         ``source`` (``"log"``, ``"detected"`` or None), ``n_sessions``, ``sessions_h``;
         ``agreement`` (:func:`pad_agreement`, each session with its handling); ``handling``
-        (:func:`pad_handling` totals); ``inside`` / ``outside`` (rate blocks inside and
+        (:func:`pad_handling` totals), each session also with its ``rates``
+        (:func:`pad_session_rates`); ``inside`` / ``outside`` (rate blocks inside and
         outside the reference sessions, within the window); ``windows``
         (:func:`pad_windows`, with ``near_s`` as ``window_s``).
     """
@@ -320,6 +354,7 @@ def pad_context(
     sessions = merge_intervals(np.array(spans, dtype=np.float64).reshape(-1, 2))
     movements = Movements(events, rules, window)
     exposure = Exposure(window, trace)
+    pad_session_rates(agreement, movements, exposure, near_s)
     windows = pad_windows(movements, exposure, sessions, near_s)
     windows["window_s"] = near_s
     return {

@@ -119,3 +119,17 @@ def logged_pad_night(config: Config | None = None) -> NightResult:
     d = diary(300.0, 24900.0, [])
     p = pad_log([(1800.0, 3900.0, 5), (10800.0, 12900.0, 4)])
     return process_night(rec, config, diary=d, pad_log=p)
+
+
+def late_diary_onset_night() -> NightResult:
+    """Four hours: lights off at 5 min, PLM trains from 20 min on, and a diary sleep onset logged at
+    2 h 30 min, after the first trains: the actigraphy overrules that row."""
+    a = quiet(4 * 3600, FS, seed=11)
+    _periodic_train(a, 1200.0, 60, 25.0, seed=11)    # 20-45 min
+    _periodic_train(a, 4000.0, 60, 30.0, seed=12)    # 67-97 min
+    _periodic_train(a, 10000.0, 40, 30.0, seed=13)   # after the logged onset
+    rec = recording(a, FS, device_id="TEST-D", side="right", range_g=8.0)
+    d = diary(300.0, 14100.0, [])
+    onset = {"kind": "sleep_onset", "start": _ts(9000.0), "end": pd.NaT, "severity": np.nan, "note": ""}
+    d = pd.concat([d, pd.DataFrame([onset])], ignore_index=True)
+    return process_night(rec, diary=d)

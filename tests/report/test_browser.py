@@ -80,8 +80,12 @@ def _check_report(driver, out_dir: Path, shots: Path, name: str) -> dict:
     return page
 
 
-@pytest.mark.parametrize("case", ["rich_night", "zero_movement_night", "no_sleep_night", "gappy_night"])
+@pytest.mark.parametrize(
+    "case", ["rich_night", "zero_movement_night", "no_sleep_night", "gappy_night", "late_diary_onset_night"]
+)
 def test_report_renders_in_chromium_and_matches_summary(driver, case, tmp_path, tmp_path_factory):
+    from selenium.webdriver.common.by import By
+
     result = getattr(night_cases, case)()
     out = tmp_path / case
     write_night_outputs(result, out, report=True)
@@ -91,6 +95,13 @@ def test_report_renders_in_chromium_and_matches_summary(driver, case, tmp_path, 
     if case == "rich_night":
         keys = {v["key"] for v in page["values"]}
         assert "context.pad.agreement.jaccard" in keys and "context.rls.episodes.1.n_plm" in keys
+        # one row per pad session with its rates, as displayed
+        table = driver.find_element(By.ID, "pad-measurement")
+        assert table.is_displayed() and len(table.find_elements(By.CSS_SELECTOR, "tbody tr")) == len(
+            result.summary["pad_measurement"])
+    if case == "late_diary_onset_night":
+        flag = driver.find_element(By.ID, "diary-sleep_onset")
+        assert flag.is_displayed() and "overruled" in flag.text and "sleep period starts 22:35" in flag.text
 
 
 def test_report_of_a_simulated_night_from_the_command_line(driver, tmp_path, tmp_path_factory):

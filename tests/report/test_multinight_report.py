@@ -4,8 +4,10 @@ multi-night report agree with each other; bad input fails cleanly and leaves not
 from __future__ import annotations
 
 import base64
+import html as html_lib
 import json
 import math
+import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -364,3 +366,36 @@ def test_bad_options(series, tmp_path, capsys):
     assert "--n-boot must be at least 100" in _fails([str(series[0]), "--out", str(out), "--n-boot", "5"], capsys)
     assert "given more than once" in _fails([str(series[0]), str(series[0]), "--out", str(out)], capsys)
     assert not out.exists()
+
+
+def test_pad_sentences_say_what_was_done_with_the_vibration(summarized, series):
+    from lmdetect.report.pad_text import multinight_pad_sentence
+
+    html = (summarized / "multinight.html").read_text(encoding="utf-8")
+    summaries = [json.loads((p / "summary.json").read_text()) for p in series]
+    padded = [s for s in summaries if s.get("pad_measurement") or s["quality"]["masked_pad_h"]]
+    sentence = multinight_pad_sentence(summaries)
+    removed = sum(s["quality"]["vibration_removed_h"] for s in padded)
+    assert f"In the {len(padded)} nights with pad sessions" in sentence
+    if removed > 0:
+        assert f"vibration line was removed from the signal for {removed:.2f} h" in sentence
+    rule = html_lib.unescape(re.search(r'<p id="pad-rule">(.*?)</p>', html, re.DOTALL).group(1))
+    assert " ".join(sentence.split()) in " ".join(rule.split())
+    assert "Pad vibration found in the signal is masked from" not in html
+
+
+def test_pad_sentence_from_the_nights_facts():
+    from lmdetect.report.pad_text import multinight_pad_sentence
+
+    def night(removed: float, masked: float, sessions: int) -> dict:
+        return {"quality": {"vibration_removed_h": removed, "masked_pad_h": masked},
+                "pad_measurement": [{"source": "log"}] * sessions}
+
+    assert multinight_pad_sentence([night(0.0, 0.0, 0)] * 3) == (
+        "No night had pad vibration in the signal, so none was removed or masked.")
+    text = multinight_pad_sentence([night(0.5, 0.1, 1), night(0.25, 0.0, 1), night(0.0, 0.0, 0)])
+    assert text.startswith("In the 2 nights with pad sessions, the pad's vibration line was removed from the "
+                           "signal for 0.75 h and leg movements were detected through it; 0.10 h, where")
+    # older summaries: masked vibration, nothing removed
+    old = multinight_pad_sentence([{"quality": {"masked_pad_h": 0.6}}])
+    assert old.startswith("In the 1 night with pad sessions, no vibration line was removed from the signal; 0.60 h")

@@ -73,6 +73,12 @@ def test_every_number_shown_equals_summary_json(rich_outputs):
     assert shown["context.rls.episodes.1.onset_s"]["text"] == "00:46"  # 8200 s after 22:30
     assert shown["context.pad.agreement.logged.0.intensity"]["text"] == "5"
     assert "context.pad.agreement.detected.0.freq_hz" in shown
+    # one row per measured pad session, with its rates from the same file
+    for i in range(len(summary["pad_measurement"])):
+        assert f"pad_measurement.{i}.measurable_fraction" in shown
+        assert f"pad_measurement.{i}.detection_limit_mg" in shown
+    assert "context.pad.agreement.logged.0.rates.during.plm_per_h" in shown
+    assert "quality.noise_rms_mg" in shown and "quality.onset_threshold_mg" in shown
 
 
 def test_report_states_it_is_not_an_emg_diagnosis(rich_outputs):

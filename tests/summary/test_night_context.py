@@ -124,9 +124,10 @@ def logged_pad():
 
 
 def test_masked_vibration_is_not_taken_off_recorded_and_wear_time(logged_pad):
-    # 7.0 h without gaps, 0.6 h of it masked as detected vibration
+    # 7.0 h without gaps; the visible session's line (0.6 h) is removed, only seconds stay masked
     q = logged_pad.summary["quality"]
-    assert q["masked_pad_h"] == pytest.approx(0.6, abs=0.02)
+    assert q["vibration_removed_h"] == pytest.approx(0.6, abs=0.02)
+    assert 0.0 < q["masked_pad_h"] < 0.01
     assert q["recorded_h"] == 7.0
     assert q["wear_h"] == pytest.approx(7.0 - q["nonwear_h"], abs=1e-4)
 
@@ -134,16 +135,19 @@ def test_masked_vibration_is_not_taken_off_recorded_and_wear_time(logged_pad):
 def test_the_summary_records_what_was_done_with_each_pad_session(logged_pad):
     pad = logged_pad.summary["context"]["pad"]
     l1, l2 = pad["agreement"]["logged"]
-    # default config: logged sessions are not masked; the first is covered by masked vibration
+    # default config: logged sessions are not masked; the vibration under the first is removed
+    # and only where its residual stayed too strong is it masked
     assert l1["handling"] == l2["handling"] == "measured"
-    assert l1["masked_s"] > 1800 and l1["observable_s"] < 300
+    assert 0.0 < l1["masked_s"] < 60 and l1["observable_s"] > 2000
     assert l2["masked_s"] == 0.0 and l2["observable_s"] == 2100.0
     (d,) = pad["agreement"]["detected"]
-    assert d["handling"] == "masked" and d["observable_s"] == 0.0
-    assert pad["handling"]["logged"]["n_masked"] == 0 and pad["handling"]["detected"]["n_masked"] == 1
+    assert d["handling"] == "measured" and d["observable_s"] > 2000
+    assert pad["handling"]["logged"]["n_masked"] == 0 and pad["handling"]["detected"]["n_masked"] == 0
+    assert set(pad["handling"]["logged"]["masked_by_h"]) == {"residual"}
     # the train under the unseen session is counted, and its time is observable
     assert pad["inside"]["observed_h"] == pytest.approx(pad["handling"]["logged"]["observable_h"], abs=1e-3)
     assert pad["inside"]["n_plm"] >= 50
+    assert l2["rates"]["during"]["n_plm"] == pad["inside"]["n_plm"] - l1["rates"]["during"]["n_plm"]
 
 
 def test_masked_logged_sessions_are_recorded_as_masked():

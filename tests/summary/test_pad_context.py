@@ -145,7 +145,8 @@ def test_handling_records_what_was_masked_and_what_was_observable():
     assert [e["observable_s"] for e in a["detected"]] == [0.0, 0.0]
     assert totals["logged"] == {"n_sessions": 2, "n_masked": 0, "n_by_handling": {"measured": 2},
                                 "sessions_h": round(4200 / 3600, 4), "masked_h": round(1760 / 3600, 4),
-                                "observable_h": round(2440 / 3600, 4), "unobservable_h": 0.0}
+                                "observable_h": round(2440 / 3600, 4), "unobservable_h": 0.0,
+                                "masked_by_h": {"detected": round(1760 / 3600, 4)}}
     assert totals["detected"]["n_masked"] == 2 and totals["detected"]["observable_h"] == 0.0
 
 
@@ -167,3 +168,28 @@ def test_context_without_masks_records_every_session_as_measured():
     assert [e["handling"] for e in ctx["agreement"]["logged"]] == ["measured", "measured"]
     assert ctx["handling"]["logged"]["observable_h"] == round(4200 / 3600, 4)
     assert ctx["handling"]["detected"]["n_sessions"] == 0
+
+
+def test_masked_time_is_recorded_per_mask_source():
+    masks = _masks((1500.0, 1600.0, "residual"), (8000.0, 10160.0, "log"))
+    a = pad_agreement(LOGGED, DETECTED)
+    totals = pad_handling(a, masks, _coverage(masks))
+    assert totals["logged"]["masked_by_h"] == {"log": round(2100 / 3600, 4), "residual": round(100 / 3600, 4)}
+    assert totals["detected"]["masked_by_h"] == {"residual": round(100 / 3600, 4)}
+
+
+def test_every_session_of_either_source_gets_its_rates_before_during_and_after():
+    ctx = pad_context(EVENTS, LOGGED, DETECTED, rules=W, window=(0.0, 30000.0))
+    l1, l2 = ctx["agreement"]["logged"]
+    d1, d2 = ctx["agreement"]["detected"]
+    # the 10-movement series at 1900-2080 s lies under the first logged and the first detected session
+    assert l1["rates"]["during"]["n_plm"] == 10 and d1["rates"]["during"]["n_plm"] == 10
+    assert l1["rates"]["during"]["observed_h"] == round(2100 / 3600, 4)
+    assert l1["rates"]["during"]["plm_per_h"] == pytest.approx(10 / (2100 / 3600))
+    # before the first logged session only 1000 s lie inside the window
+    assert l1["rates"]["before"]["observed_h"] == round(1000 / 3600, 4) and l1["rates"]["before"]["n_plm"] == 0
+    # the 6 movements at 5800-5900 s are 2100 s before the second session: outside its 30 min
+    assert l2["rates"]["before"]["n_plm"] == 0 and l2["rates"]["during"]["n_plm"] == 0
+    assert d2["rates"]["after"]["observed_h"] == 0.5 and d2["rates"]["after"]["n_plm"] == 0
+    # the reference windows (logged sessions) are unchanged by the per-session rates
+    assert ctx["windows"]["sessions"][0]["after_start"]["n_plm"] == 10
