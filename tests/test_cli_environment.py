@@ -75,6 +75,24 @@ def test_a_folder_as_the_input_is_one_line_and_exit_2(tmp_path, capsys, command)
     assert str(folder) in one_line_error(capsys)
 
 
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_an_input_without_extension_that_is_no_file_says_what_it_is(tmp_path, capsys, kind):
+    path = tmp_path / "night1"  # a participant's folder, not the recording in it
+    if kind == "folder":
+        path.mkdir()
+    else:
+        os.mkfifo(path)
+    assert main(["info", str(path)]) == 2
+    what = "a directory" if kind == "folder" else "a FIFO (named pipe)"
+    assert one_line_error(capsys) == f"lmdetect info: error: {path}: is {what}, not a regular file"
+
+
+def test_an_unknown_extension_lists_the_supported_ones_in_a_sentence(tmp_path, capsys):
+    (tmp_path / "night.xyz").write_text("")
+    assert main(["info", str(tmp_path / "night.xyz")]) == 2
+    assert "extension '.xyz'. Supported: " in one_line_error(capsys)
+
+
 def test_a_closed_pipe_ends_info_quietly(night):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path.cwd()), *sys.path])}
     proc = subprocess.Popen([sys.executable, "-m", "lmdetect", "info", str(night), "--json"],
@@ -85,3 +103,59 @@ def test_a_closed_pipe_ends_info_quietly(night):
         err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141
     assert err == ""
+
+
+def _never_read(monkeypatch):
+    import lmdetect.io.night_inputs as night_inputs
+
+    def fail(*a, **k):  # an output that cannot be written is refused before the night is read
+        raise AssertionError("the recording was read")
+
+    monkeypatch.setattr(night_inputs, "read_night_inputs", fail)
+
+
+def test_out_below_a_file_is_refused_before_the_recording_is_read(tmp_path, night, capsys, monkeypatch):
+    (tmp_path / "afile").write_text("keep me")
+    _never_read(monkeypatch)
+    out = tmp_path / "afile" / "out"
+    assert main(["process", str(night), "--out", str(out), "--no-report"]) == 2
+    assert one_line_error(capsys) == (
+        f"lmdetect process: error: {out}: cannot be created, {tmp_path / 'afile'} is a file, not a folder"
+    )
+    assert (tmp_path / "afile").read_text() == "keep me"
+
+
+def test_a_read_only_file_system_is_refused_before_the_recording_is_read(tmp_path, night, capsys, monkeypatch):
+    real = os.statvfs
+
+    class ReadOnly:
+        def __init__(self, st):
+            self.f_flag = st.f_flag | os.ST_RDONLY
+
+    monkeypatch.setattr(os, "statvfs", lambda p: ReadOnly(real(p)))
+    _never_read(monkeypatch)
+    out = tmp_path / "new" / "out"
+    assert main(["process", str(night), "--out", str(out), "--no-report"]) == 2
+    assert one_line_error(capsys) == (
+        f"lmdetect process: error: {out}: cannot be written, {tmp_path} is on a read-only file system"
+    )
+
+
+@pytest.mark.parametrize("command", ["process", "convert"])
+def test_a_folder_without_write_permission_is_refused_before_the_input_is_read(
+    tmp_path, night, capsys, monkeypatch, command
+):
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **k: False if Path(p) == tmp_path else real(p, mode, **k))
+    _never_read(monkeypatch)
+    out = tmp_path / ("out" if command == "process" else "night.csv")
+    args = (
+        ["process", str(night), "--out", str(out), "--no-report"]
+        if command == "process"
+        else ["convert", str(night), str(out)]
+    )
+    assert main(args) == 2
+    assert one_line_error(capsys) == (
+        f"lmdetect {command}: error: {out}: cannot be written, no write permission in {tmp_path}"
+    )
+    assert list(tmp_path.iterdir()) == []

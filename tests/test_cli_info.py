@@ -97,3 +97,17 @@ def test_info_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     (tmp_path / "bad.csv").write_text("t,x,y,z\n0,0,0,1\n0.1,0,x,1\n")
     code, _, err = run_info(capsys, str(tmp_path / "bad.csv"), "--start", "2024-03-01T22:00:00Z")
     assert code == 2 and "bad.csv, line 3" in err
+
+
+def test_info_tz_places_a_device_file_in_its_zone(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    cwa = Path(__file__).parent / "data" / "readers" / "ax3_sample.cwa"
+    code, out, _ = run_info(capsys, str(cwa), "--json")
+    assert code == 0 and "--tz Area/City" in caplog.text  # the warning names the option the command has
+    assert json.loads(out)["start"].endswith("+00:00")
+    caplog.clear()
+    code, out, _ = run_info(capsys, str(cwa), "--json", "--tz", "Europe/Berlin")
+    assert code == 0 and "assuming UTC" not in caplog.text
+    # the device clock read 09:03:37 local time: 08:03:37 UTC in February in Berlin
+    assert json.loads(out)["start"].startswith("2020-02-12T09:03:37.") and json.loads(out)["start"].endswith("+01:00")

@@ -1,6 +1,8 @@
 """One convention for every command's outputs: an existing file, or a folder that is not empty,
 is never replaced unless ``--force`` is given. Checked before any work, so a refused run costs
-nothing and changes nothing.
+nothing and changes nothing; an output that cannot be written at all (a read-only or
+non-writable folder, a file where a folder of the path should be) is refused at the same point
+rather than after the recording was processed.
 """
 
 from __future__ import annotations
@@ -25,12 +27,12 @@ def check_output_folder(path: str | os.PathLike[str], force: bool) -> None:
     from ..errors import LmdetectError
 
     p = Path(path)
-    if not p.exists():
-        return
-    if not p.is_dir():
-        raise LmdetectError(f"{p} exists and is not a folder")
-    if not force and any(p.iterdir()):
-        raise LmdetectError(f"{p} exists and is not empty; use --force to replace its contents")
+    if p.exists():
+        if not p.is_dir():
+            raise LmdetectError(f"{p} exists and is not a folder")
+        if not force and any(p.iterdir()):
+            raise LmdetectError(f"{p} exists and is not empty; use --force to replace its contents")
+    _check_writable(p)
 
 
 def check_output_file(path: str | os.PathLike[str], force: bool) -> None:
@@ -42,3 +44,24 @@ def check_output_file(path: str | os.PathLike[str], force: bool) -> None:
         raise LmdetectError(f"{p} is a folder, not a file")
     if p.exists() and not force:
         raise LmdetectError(f"{p} exists; use --force to replace it")
+    _check_writable(p)
+
+
+def _check_writable(p: Path) -> None:
+    """Raise unless ``p`` can be created or replaced: outputs are staged next to it, then renamed,
+    so the nearest existing folder above it must be a writable folder."""
+    from ..errors import LmdetectError
+
+    here = p.absolute().parent
+    while not here.exists() and here != here.parent:
+        here = here.parent
+    if not here.is_dir():
+        raise LmdetectError(f"{p}: cannot be created, {here} is a file, not a folder")
+    try:
+        read_only = bool(os.statvfs(here).f_flag & os.ST_RDONLY)
+    except (AttributeError, OSError):  # no statvfs (Windows): os.access alone
+        read_only = False
+    if read_only:
+        raise LmdetectError(f"{p}: cannot be written, {here} is on a read-only file system")
+    if not os.access(here, os.W_OK | os.X_OK):
+        raise LmdetectError(f"{p}: cannot be written, no write permission in {here}")

@@ -19,6 +19,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="recording (.lmr, .csv or any supported format)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.add_argument("--start", help="start time (ISO 8601 with offset) for a CSV with a relative 't' column")
+    p.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="IANA time zone (e.g. Europe/Berlin) or offset (+01:00) the device clock was set in; CWA, "
+        "GENEActiv, gt3x and EDF files keep local time without an offset and are read as UTC otherwise",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
         if fmt != "CSV":
             raise LmdetectError("--start applies only to CSV files with a relative 't' column")
         options["start"] = args.start
+    if args.tz:
+        options["tz"] = args.tz
     rec = read_recording(args.file, **options)
     info = recording_info(rec, file=args.file, fmt=fmt)
     print(json.dumps(info, indent=2) if args.json else format_info(info))

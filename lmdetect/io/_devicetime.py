@@ -177,7 +177,7 @@ def device_start(
     else:
         log.warning(
             "%s: the file stores device wall time without a UTC offset and no tz= was given; "
-            "assuming UTC (pass tz='Area/City' for correct clock times)",
+            "assuming UTC (pass tz='Area/City', on the command line --tz Area/City, for correct clock times)",
             os.fspath(path),
         )
         offset = dt.timedelta(0)

@@ -103,7 +103,7 @@ def unavailable_formats() -> dict[str, str]:
 def _unsupported(path: str | os.PathLike[str], ext: str, table: dict[str, _Entry], what: str) -> FormatError:
     choices = sorted(table)
     close = difflib.get_close_matches(ext, choices, n=2, cutoff=0.5)
-    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    hint = f"; did you mean {' or '.join(close)}?" if close else "."
     missing = f" Not available: {'; '.join(_UNAVAILABLE.values())}." if _UNAVAILABLE else ""
     return FormatError(
         path,
@@ -117,6 +117,8 @@ def format_for_path(path: str | os.PathLike[str], *, write: bool = False) -> str
     table = _WRITERS if write else _READERS
     ext = _ext(path)
     if ext not in table:
+        if not write and os.path.exists(path):
+            check_input(path)  # a folder or a FIFO says so, whatever its name ends in
         raise _unsupported(path, ext, table, "write" if write else "read")
     return table[ext].name
 

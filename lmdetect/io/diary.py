@@ -50,9 +50,20 @@ def _parse_time(path: str | os.PathLike[str], line: int, field: str, text: str) 
     return t
 
 
+def _delimiter(text: str) -> str:
+    """The field separator, from the header row: a comma, or the tab of Excel's "Unicode text"
+    or the semicolon of Excel's CSV where the decimal mark is a comma, when the header holds
+    no comma."""
+    header = text.split("\n", 1)[0]
+    if "," in header:
+        return ","
+    return next((d for d in ("\t", ";") if d in header), ",")
+
+
 def _rows(path: str | os.PathLike[str], required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
     # UTF-8 (with or without BOM) or UTF-16 with BOM, as Excel saves "Unicode text"
-    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
+    text = read_text(path)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:
         if reader.fieldnames is None:
             raise FormatError(path, "empty file (a header row is required)", line=1)

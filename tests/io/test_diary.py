@@ -66,3 +66,33 @@ def test_final_awakening_before_sleep_onset_names_file_and_line(tmp_path):
     )
     with pytest.raises(FormatError, match=r"d\.csv, line 3: final_awakening is not after the sleep_onset of line 2"):
         read_diary(p)
+
+
+_DIARY = (
+    "kind,start,end,severity,note\r\n"
+    "lights_off,2026-03-14T22:41:00+01:00,,,\r\n"
+    'rls_episode,2026-03-14T22:45:00+01:00,2026-03-14T23:10:00+01:00,6,"Kribbeln, Müdigkeit"\r\n'
+    "lights_on,2026-03-15T06:20:00+01:00,,,\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    "as_saved",
+    [
+        # Excel "Unicode text": UTF-16 with BOM, tab-separated
+        lambda t: t.replace(",", "\t").replace('"Kribbeln\t Müdigkeit"', "Kribbeln, Müdigkeit").encode("utf-16"),
+        # Excel "CSV" where the decimal mark is a comma: semicolons
+        lambda t: t.replace(",", ";").replace('"Kribbeln; Müdigkeit"', '"Kribbeln, Müdigkeit"').encode("utf-8-sig"),
+        lambda t: t.encode("utf-16"),  # UTF-16 with BOM, comma-separated
+    ],
+    ids=["excel-unicode-text", "excel-csv-semicolon", "utf16-comma"],
+)
+def test_diary_and_pad_log_as_excel_saves_them(tmp_path, as_saved):
+    p = tmp_path / "diary.csv"
+    p.write_bytes(as_saved(_DIARY))
+    d = read_diary(p)
+    assert list(d["kind"]) == ["lights_off", "rls_episode", "lights_on"]
+    assert d["severity"].iloc[1] == 6 and d["note"].iloc[1] == "Kribbeln, Müdigkeit"
+    pad = tmp_path / "pad.csv"
+    pad.write_bytes(as_saved("start,end,intensity\r\n2026-03-14T22:50:00+01:00,2026-03-14T23:25:00+01:00,5\r\n"))
+    assert read_pad_log(pad)["intensity"].tolist() == [5]
