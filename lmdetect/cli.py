@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"lmdetect {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # the environment: a full disk, a read-only folder, a folder as a file, ...
-        print(f"lmdetect {args.command}: error: {_describe_os_error(exc, getattr(args, 'out', None))}", file=sys.stderr)
+        print(f"lmdetect {args.command}: error: {_describe_os_error(exc, getattr(args, 'out', None) or getattr(args, 'output', None))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"lmdetect {args.command}: interrupted", file=sys.stderr)

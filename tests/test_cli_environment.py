@@ -35,7 +35,7 @@ def one_line_error(capsys) -> str:
 
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT])
 def test_a_full_filesystem_is_one_line_and_exit_2(tmp_path, night, capsys, monkeypatch, code):
-    from lmdetect.io import outputs
+    from lmdetect.io.annotations import events_csv as outputs  # the events.csv writer
 
     def failing(path, *a, **k):  # a write through an open file: the error names no path
         raise OSError(code, os.strerror(code))

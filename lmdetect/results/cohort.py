@@ -114,7 +114,7 @@ def cohort_dtypes(table: pd.DataFrame) -> pd.DataFrame:
         elif col in _COUNTS:
             out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")
         elif col in DATETIME_COLUMNS:
-            out[col] = pd.to_datetime(out[col], utc=True)
+            out[col] = pd.to_datetime(out[col], utc=True, format="ISO8601")  # with or without fractional seconds
         elif col in CATEGORY_COLUMNS:
             out[col] = out[col].astype("category")
     return out

@@ -3,6 +3,7 @@
 import re
 
 import pandas as pd
+import pytest
 
 from lmdetect.results.cohort import (
     CATEGORY_COLUMNS,
@@ -51,3 +52,11 @@ def test_the_table_types_datetimes_counts_numbers_and_categories():
     for col in CATEGORY_COLUMNS:
         assert isinstance(t[col].dtype, pd.CategoricalDtype), col
     assert t["night_id"].tolist() == ["a", "b"]  # other columns as they were
+
+
+def test_start_times_with_and_without_fractional_seconds_share_one_column():
+    # a CWA night starts on a whole second, a BLE recording does not: one cohort holds both
+    table = pd.DataFrame({"recording_start": ["2026-03-14T22:30:00+01:00", "2026-03-14T21:30:00.123456+00:00"]})
+    typed = cohort_dtypes(table)["recording_start"]
+    assert str(typed.dt.tz) == "UTC"
+    assert (typed.iloc[1] - typed.iloc[0]).total_seconds() == pytest.approx(0.123456)
