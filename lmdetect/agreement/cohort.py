@@ -344,7 +344,7 @@ def _plms_comparison(table: pd.DataFrame, sensor_col: str, confidence: float) ->
 def _events(table: pd.DataFrame, kind: str, *, n_boot: int, seed: int, method: str,
             confidence: float) -> dict[str, Any]:
     nref, nsen, nmat = (_col(table, f"{kind}_{w}") for w in ("n_reference", "n_sensor", "n_matched"))
-    boot = {"n_resamples": n_boot, "seed": seed, "method": method, "confidence": confidence}
+    boot: dict[str, Any] = {"n_resamples": n_boot, "seed": seed, "method": method, "confidence": confidence}
     out: dict[str, Any] = {}
     for what, total in (("sensitivity", nref), ("ppv", nsen)):
         ok = np.isfinite(total) & np.isfinite(nmat)

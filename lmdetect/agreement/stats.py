@@ -177,7 +177,7 @@ def bland_altman(sensor: ArrayLike, reference: ArrayLike, *, confidence: float =
                loa_low=bias - z * sd, loa_high=bias + z * sd)
     if n >= 3:
         se_loa = math.sqrt(3.0 * sd * sd / n)  # Bland & Altman 1986
-        for name, limit in (("loa_low", out["loa_low"]), ("loa_high", out["loa_high"])):
+        for name, limit in (("loa_low", bias - z * sd), ("loa_high", bias + z * sd)):
             out[f"{name}_ci_low"] = limit - t * se_loa
             out[f"{name}_ci_high"] = limit + t * se_loa
         m = (s + r) / 2.0

@@ -43,20 +43,20 @@ COMPARISON_TITLES = {
 KIND_TITLES = {"lm": "LMs", "clm": "CLMs", "plm": "PLMs"}
 
 REFERENCES = (
-    "Bland JM, Altman DG. Statistical methods for assessing agreement between two methods of clinical "
-    "measurement. Lancet 1986;i:307-310.",
+    ("Bland JM, Altman DG. Statistical methods for assessing agreement between two methods of clinical "
+    "measurement. Lancet 1986;i:307-310."),
     "Bland JM, Altman DG. Measuring agreement in method comparison studies. Stat Methods Med Res 1999;8:135-160.",
-    "McGraw KO, Wong SP. Forming inferences about some intraclass correlation coefficients. Psychol Methods "
-    "1996;1:30-46.",
-    "Shrout PE, Fleiss JL. Intraclass correlations: uses in assessing rater reliability. Psychol Bull "
-    "1979;86:420-428.",
-    "Fisher RA. On the 'probable error' of a coefficient of correlation deduced from a small sample. "
-    "Metron 1921;1:3-32.",
-    "Wilson EB. Probable inference, the law of succession, and statistical inference. J Am Stat Assoc "
-    "1927;22:209-212.",
+    ("McGraw KO, Wong SP. Forming inferences about some intraclass correlation coefficients. Psychol Methods "
+    "1996;1:30-46."),
+    ("Shrout PE, Fleiss JL. Intraclass correlations: uses in assessing rater reliability. Psychol Bull "
+    "1979;86:420-428."),
+    ("Fisher RA. On the 'probable error' of a coefficient of correlation deduced from a small sample. "
+    "Metron 1921;1:3-32."),
+    ("Wilson EB. Probable inference, the law of succession, and statistical inference. J Am Stat Assoc "
+    "1927;22:209-212."),
     "Efron B. Better bootstrap confidence intervals. J Am Stat Assoc 1987;82:171-185.",
-    "American Academy of Sleep Medicine. International Classification of Sleep Disorders, 3rd ed. Darien, IL: "
-    "AASM, 2014 (periodic limb movement disorder: PLMS index > 15/h in adults, > 5/h in children).",
+    ("American Academy of Sleep Medicine. International Classification of Sleep Disorders, 3rd ed. Darien, IL: "
+    "AASM, 2014 (periodic limb movement disorder: PLMS index > 15/h in adults, > 5/h in children)."),
 )
 
 
