@@ -60,11 +60,12 @@ REFERENCES = (
 )
 
 
-def _xy(table: pd.DataFrame, sensor_col: str) -> tuple[np.ndarray, np.ndarray]:
+def _xy(table: pd.DataFrame, sensor_col: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sensor and PSG values of the nights with both, and which of them are children's nights."""
     s = pd.to_numeric(table[sensor_col], errors="coerce").to_numpy(np.float64)
     r = pd.to_numeric(table[REFERENCE_COLUMN], errors="coerce").to_numpy(np.float64)
     ok = np.isfinite(s) & np.isfinite(r)
-    return s[ok], r[ok]
+    return s[ok], r[ok], table["child"].to_numpy(bool)[ok]
 
 
 def _clean(ax: Axes) -> None:
@@ -117,9 +118,9 @@ def plot_bland_altman(sensor: np.ndarray, reference: np.ndarray, ba: Mapping[str
 
 
 def plot_agreement_scatter(sensor: np.ndarray, reference: np.ndarray, stats_doc: Mapping[str, Any], *,
-                           ax: Axes | None = None, title: str = "") -> Axes:
+                           child: np.ndarray | None = None, ax: Axes | None = None, title: str = "") -> Axes:
     """Sensor PLMS/h against PSG PLMS/h, with the identity line (perfect agreement) and the
-    cut-off lines at 15/h (adults) and 5/h (children)."""
+    cut-off lines at 15/h (adults) and 5/h (children); children's nights (``child``) as squares."""
     if ax is None:
         ax = Figure(figsize=(4.5, 4.2), layout="constrained").add_subplot()
     if sensor.size == 0:
@@ -129,7 +130,10 @@ def plot_agreement_scatter(sensor: np.ndarray, reference: np.ndarray, stats_doc:
     for c, ls in ((15.0, "--"), (5.0, ":")):
         ax.axvline(c, color="#cccccc", ls=ls, lw=0.8)
         ax.axhline(c, color="#cccccc", ls=ls, lw=0.8)
-    ax.plot(reference, sensor, "o", color=COLORS["clm"], ms=5, label="night")
+    kid = np.zeros(sensor.size, bool) if child is None else np.asarray(child, bool)
+    ax.plot(reference[~kid], sensor[~kid], "o", color=COLORS["clm"], ms=5, label="night")
+    if kid.any():
+        ax.plot(reference[kid], sensor[kid], "s", color=COLORS["pad_log"], ms=5, label="child's night")
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
     ax.set_aspect("equal")
@@ -191,10 +195,10 @@ def cohort_figures(table: pd.DataFrame, doc: Mapping[str, Any]) -> dict[str, Fig
     ba = Figure(figsize=(5.8 * len(names), 3.9), layout="constrained")
     sc = Figure(figsize=(4.4 * len(names), 4.3), layout="constrained")
     for a, b, name in zip(np.atleast_1d(ba.subplots(1, len(names))), np.atleast_1d(sc.subplots(1, len(names))), names):
-        s, r = _xy(table, COMPARISONS[name])
+        s, r, kid = _xy(table, COMPARISONS[name])
         part = doc["plms_per_h"][name]
         plot_bland_altman(s, r, part["bland_altman"], ax=a, title=COMPARISON_TITLES[name])
-        plot_agreement_scatter(s, r, part, ax=b, title=COMPARISON_TITLES[name])
+        plot_agreement_scatter(s, r, part, child=kid, ax=b, title=COMPARISON_TITLES[name])
     sens = Figure(figsize=(11.0, 3.4), layout="constrained")
     for ax, kind in zip(sens.subplots(1, len(EVENT_KINDS), sharey=True), EVENT_KINDS):
         plot_event_sensitivity(doc["events"][kind], ax=ax, title=KIND_TITLES[kind])
