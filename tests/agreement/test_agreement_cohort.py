@@ -265,3 +265,9 @@ def test_manifest_paths_are_relative_to_the_manifest(tmp_path):
 def test_missing_manifest(tmp_path):
     with pytest.raises(FormatError, match=r"nope\.csv: manifest not found"):
         run_cohort(tmp_path / "nope.csv", tmp_path / "out")
+
+
+def test_the_table_columns_are_the_per_night_contract():
+    from lmdetect.agreement.night import ROW_KEYS
+
+    assert NIGHT_ROW_KEYS == ROW_KEYS
