@@ -407,7 +407,7 @@ def cohort_statistics(table: pd.DataFrame, *, n_boot: int = 10_000, seed: int = 
         Coverage of every interval.
     """
     out: dict[str, Any] = {
-        "n_nights": int(len(table)),
+        "n_nights": len(table),
         "plms_per_h": {name: _plms_comparison(table, col, confidence) for name, col in COMPARISONS.items()},
         "events": {k: _events(table, k, n_boot=n_boot, seed=seed, method=method, confidence=confidence)
                    for k in EVENT_KINDS},
