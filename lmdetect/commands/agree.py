@@ -14,20 +14,18 @@ import json
 import logging
 from pathlib import Path
 
-__all__ = ["HELP", "MANIFEST_COLUMNS", "NAME", "add_arguments", "run"]
+__all__ = ["HELP", "NAME", "add_arguments", "run"]
 
 NAME = "agree"
 HELP = (
     "compare a sensor night with a PSG scoring of the same night (clock alignment, event and index agreement)"
 )
 
-#: Columns of a ``--cohort`` manifest (CSV); the first two are required.
-MANIFEST_COLUMNS = ("sensor_night", "reference", "reference_hypnogram", "offset_s", "participant", "child")
-
 log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..agreement.cohort import MANIFEST_COLUMNS
     from ..agreement.match import DEFAULT_TOLERANCE_S
     from ..scoring import rule_set_names
     from ._outputs import add_force
@@ -63,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="CSV manifest of nights (columns " + ", ".join(MANIFEST_COLUMNS) + "; the first two required) "
         "instead of NIGHT_OUT_DIR and --reference",
     )  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed of --cohort (default %(default)s)")
+    parser.add_argument("--n-boot", type=int, default=10_000, metavar="N",
+                        help="bootstrap resamples of --cohort (default %(default)s)")  # fmt: skip
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     add_force(parser)
 
@@ -79,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
             )
         from ..agreement.cohort import run_cohort
 
-        run_cohort(args.cohort, args.out, force=args.force)
+        res = run_cohort(args.cohort, args.out, force=args.force, seed=args.seed, n_boot=args.n_boot,
+                         rules=args.rules, tolerance_s=args.tolerance)
+        print(f"{len(res.table)} nights from {args.cohort}; wrote " + ", ".join(str(p) for p in res.files.values()))
         return 0
     if args.night is None or args.reference is None:
         raise LmdetectError("agree needs NIGHT_OUT_DIR and --reference SCORING_FILE (or --cohort MANIFEST)")
@@ -88,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
 
     from .._atomic import atomic_write_text
     from ..agreement.night import agree_night
-    from ..io.outputs import to_jsonable
+    from ..results.summary_json import to_jsonable
 
     a = agree_night(
         args.night,
