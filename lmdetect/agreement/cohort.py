@@ -448,7 +448,7 @@ def run_cohort(
     confidence: float = 0.95,
     rules: str | None = None,
     tolerance_s: float | None = None,
-    report: bool = True,
+    render: Callable[[pd.DataFrame, Mapping[str, Any], float], str] | None = None,
     dpi: float = 100,
     night_agreement: Callable[..., Mapping[str, Any]] | None = None,
 ) -> CohortResult:
@@ -467,8 +467,10 @@ def run_cohort(
     rules, tolerance_s
         Passed to each night's ``agree_night`` (rule set name; onset tolerance of event
         matching, s); None: its defaults.
-    report
-        Also write ``cohort_agreement.html`` (needs matplotlib and jinja2).
+    render
+        Renders ``cohort_agreement.html`` from the night table, the statistics document and the
+        dpi (:func:`lmdetect.report.agreement_cohort.render_cohort_report`, which the command
+        passes); None writes no report (and removes an earlier one).
     dpi
         Resolution of the report's figures.
     night_agreement
@@ -479,7 +481,7 @@ def run_cohort(
     files are then written to a staging folder and moved into place together, so an error (a
     bad manifest line, a night that cannot be aligned) leaves nothing behind.
     """
-    from ..commands._outputs import check_output_folder
+    from .._outputs import check_output_folder
 
     check_output_folder(out_dir, force)
     stats.bootstrap_ci((np.zeros(0),), _mean, n_resamples=n_boot, seed=seed, method=method,
@@ -504,10 +506,8 @@ def run_cohort(
     csv_text = table.to_csv(index=False, lineterminator="\n")
     json_text = json.dumps(doc, indent=2, allow_nan=False) + "\n"
     html = None
-    if report:
-        from ..report.agreement_cohort import render_cohort_report  # lazy: matplotlib, jinja2
-
-        html = render_cohort_report(table, doc, dpi=dpi)
+    if render is not None:
+        html = render(table, doc, dpi)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".lmdetect-", dir=out))

@@ -69,6 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import importlib.util
+
     from ..errors import LmdetectError
     from ._outputs import check_output_folder
 
@@ -80,14 +82,20 @@ def run(args: argparse.Namespace) -> int:
             )
         from ..agreement.cohort import run_cohort
 
+        render = None
+        if all(importlib.util.find_spec(m) is not None for m in ("matplotlib", "jinja2")):
+            from ..report.agreement_cohort import render_cohort_report
+
+            def render(table: Any, doc: Any, dpi: float) -> str:
+                return render_cohort_report(table, doc, dpi=dpi)
+        else:
+            log.warning("cohort_agreement.html skipped: it needs the report extra (pip install 'lmdetect[report]')")
         res = run_cohort(args.cohort, args.out, force=args.force, seed=args.seed, n_boot=args.n_boot,
-                         rules=args.rules, tolerance_s=args.tolerance)
+                         rules=args.rules, tolerance_s=args.tolerance, render=render)
         print(f"{len(res.table)} nights from {args.cohort}; wrote " + ", ".join(str(p) for p in res.files.values()))
         return 0
     if args.night is None or args.reference is None:
         raise LmdetectError("agree needs NIGHT_OUT_DIR and --reference SCORING_FILE (or --cohort MANIFEST)")
-
-    import importlib.util
 
     from .._atomic import atomic_write_text
     from ..agreement.night import agree_night

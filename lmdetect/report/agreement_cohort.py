@@ -21,10 +21,11 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from .._versions import package_versions
 from ..agreement.cohort import COMPARISONS, EVENT_KINDS, ID_COLUMNS, REFERENCE_COLUMN
 from ._templates import environment
 from .figures import COLORS, figure_to_png, png_data_uri
-from .multinight import _stat_function, _td, _versions
+from .multinight import _VERSIONED, _stat_function, _td
 
 __all__ = [
     "plot_bland_altman",
@@ -225,7 +226,7 @@ def _context(table: pd.DataFrame, doc: Mapping[str, Any], dpi: float) -> dict[st
         "stat": _stat_function(doc),
         "cautions": list(doc.get("cautions") or []),
         "references": REFERENCES,
-        "versions": _versions(),
+        "versions": list(package_versions(_VERSIONED).items()),
         "pct": f"{100 * float(doc['settings']['confidence']):g} %",
     }
 

@@ -18,6 +18,12 @@ from lmdetect.agreement.cohort import (
 from lmdetect.errors import FormatError, LmdetectError
 
 
+def render(table, doc, dpi):  # the command passes the report's renderer the same way
+    from lmdetect.report.agreement_cohort import render_cohort_report
+
+    return render_cohort_report(table, doc, dpi=dpi)
+
+
 def _loop_icc_a1(x, y):
     """ICC(A,1) of two columns from the two-way ANOVA mean squares, written out (McGraw & Wong 1996)."""
     n, k = len(x), 2
@@ -72,7 +78,7 @@ def _cohort(tmp_path, n=12, children=(0, 1, 2), extra_cols="", extra=lambda i: "
 def test_cohort_outputs_and_statistics_against_direct_computation(tmp_path):
     manifest = _cohort(tmp_path)
     night = StandIn(12)
-    res = run_cohort(manifest, tmp_path / "out", night_agreement=night, n_boot=2000, seed=3, tolerance_s=0.5)
+    res = run_cohort(manifest, tmp_path / "out", night_agreement=night, n_boot=2000, seed=3, tolerance_s=0.5, render=render)
     out = tmp_path / "out"
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_NAMES.values())
     table = pd.read_csv(out / "cohort_agreement.csv")
@@ -118,7 +124,7 @@ def test_cohort_outputs_and_statistics_against_direct_computation(tmp_path):
 
 
 def test_report_shows_the_figures_and_the_json_values(tmp_path):
-    run_cohort(_cohort(tmp_path), tmp_path / "out", night_agreement=StandIn(12), n_boot=500)
+    run_cohort(_cohort(tmp_path), tmp_path / "out", night_agreement=StandIn(12), n_boot=500, render=render)
     html = (tmp_path / "out" / "cohort_agreement.html").read_text()
     doc = json.loads((tmp_path / "out" / "cohort_agreement.json").read_text())
     for fig in ("fig-bland-altman", "fig-scatter", "fig-sensitivity"):
@@ -133,9 +139,9 @@ def test_report_shows_the_figures_and_the_json_values(tmp_path):
 
 def test_same_seed_same_output_other_seed_other_interval(tmp_path):
     manifest = _cohort(tmp_path)
-    a = run_cohort(manifest, tmp_path / "a", night_agreement=StandIn(12), n_boot=500, seed=1, report=False)
-    run_cohort(manifest, tmp_path / "b", night_agreement=StandIn(12), n_boot=500, seed=1, report=False)
-    c = run_cohort(manifest, tmp_path / "c", night_agreement=StandIn(12), n_boot=500, seed=2, report=False,
+    a = run_cohort(manifest, tmp_path / "a", night_agreement=StandIn(12), n_boot=500, seed=1)
+    run_cohort(manifest, tmp_path / "b", night_agreement=StandIn(12), n_boot=500, seed=1)
+    c = run_cohort(manifest, tmp_path / "c", night_agreement=StandIn(12), n_boot=500, seed=2,
                    method="percentile")
     assert (tmp_path / "a" / "cohort_agreement.json").read_bytes() == (tmp_path / "b" / "cohort_agreement.json").read_bytes()
     pa, pc = a.document["events"]["lm"]["sensitivity"]["pooled"], c.document["events"]["lm"]["sensitivity"]["pooled"]
@@ -146,10 +152,10 @@ def test_same_seed_same_output_other_seed_other_interval(tmp_path):
 def test_force_convention_and_nothing_left_on_error(tmp_path):
     manifest = _cohort(tmp_path)
     out = tmp_path / "out"
-    run_cohort(manifest, out, night_agreement=StandIn(12), n_boot=500, report=False)
+    run_cohort(manifest, out, night_agreement=StandIn(12), n_boot=500)
     before = (out / "cohort_agreement.json").read_bytes()
     with pytest.raises(LmdetectError, match="not empty; use --force"):
-        run_cohort(manifest, out, night_agreement=StandIn(12, seed=9), n_boot=500, report=False)
+        run_cohort(manifest, out, night_agreement=StandIn(12, seed=9), n_boot=500)
     assert (out / "cohort_agreement.json").read_bytes() == before
 
     def failing(row, **kw):
@@ -158,14 +164,14 @@ def test_force_convention_and_nothing_left_on_error(tmp_path):
         return StandIn(12)(row, **kw)
 
     with pytest.raises(LmdetectError, match=r"manifest\.csv, line 5 \(night3\): the LM trains do not overlap"):
-        run_cohort(manifest, out, force=True, night_agreement=failing, n_boot=500)
+        run_cohort(manifest, out, force=True, night_agreement=failing, n_boot=500, render=render)
     assert (out / "cohort_agreement.json").read_bytes() == before
     assert sorted(p.name for p in out.iterdir()) == ["cohort_agreement.csv", "cohort_agreement.json"]
     fresh = tmp_path / "fresh"
     with pytest.raises(LmdetectError):
-        run_cohort(manifest, fresh, night_agreement=failing, n_boot=500)
+        run_cohort(manifest, fresh, night_agreement=failing, n_boot=500, render=render)
     assert not fresh.exists()
-    run_cohort(manifest, out, force=True, night_agreement=StandIn(12, seed=9), n_boot=500, report=False)
+    run_cohort(manifest, out, force=True, night_agreement=StandIn(12, seed=9), n_boot=500)
     assert (out / "cohort_agreement.json").read_bytes() != before
 
 
@@ -177,7 +183,7 @@ def test_a_row_without_the_contract_keys_is_refused(tmp_path):
         return r
 
     with pytest.raises(LmdetectError, match=r"line 2: .*missing: drift_ppm; unexpected: extra"):
-        run_cohort(_cohort(tmp_path), tmp_path / "out", night_agreement=short, n_boot=500)
+        run_cohort(_cohort(tmp_path), tmp_path / "out", night_agreement=short, n_boot=500, render=render)
 
 
 def test_missing_indices_are_left_out_and_flagged(tmp_path):
@@ -189,7 +195,7 @@ def test_missing_indices_are_left_out_and_flagged(tmp_path):
         return r
 
     manifest = _cohort(tmp_path, extra_cols="", children=())
-    res = run_cohort(manifest, tmp_path / "out", night_agreement=no_sleep, n_boot=500)
+    res = run_cohort(manifest, tmp_path / "out", night_agreement=no_sleep, n_boot=500, render=render)
     main = res.document["plms_per_h"]["same_hypnogram"]
     assert main["n_nights"] == 10 and main["nights_left_out"] == ["night4", "night7"]
     assert "children" not in main["cutoffs"]
@@ -206,7 +212,7 @@ def test_few_nights_and_repeated_participants_are_cautioned(tmp_path):
         (tmp_path / f"psg{i}.txt").write_text("x")
         lines.append(f"night{i},psg{i}.txt,{'A' if i < 2 else 'B' + str(i)}")
     (tmp_path / "m.csv").write_text("\n".join(lines) + "\n")
-    res = run_cohort(tmp_path / "m.csv", tmp_path / "out", night_agreement=StandIn(4), n_boot=500)
+    res = run_cohort(tmp_path / "m.csv", tmp_path / "out", night_agreement=StandIn(4), n_boot=500, render=render)
     text = " ".join(res.document["cautions"])
     assert "Only 4 night(s)" in text and "same participant (A)" in text
 
@@ -244,7 +250,7 @@ def test_manifest_errors_name_the_file_and_line(tmp_path, text, message):
     with pytest.raises(FormatError, match=message):
         read_manifest(tmp_path / "manifest.csv")
     with pytest.raises(FormatError, match=message):
-        run_cohort(tmp_path / "manifest.csv", tmp_path / "out", night_agreement=StandIn(1))
+        run_cohort(tmp_path / "manifest.csv", tmp_path / "out", night_agreement=StandIn(1), render=render)
     assert not (tmp_path / "out").exists()
 
 
@@ -264,7 +270,7 @@ def test_manifest_paths_are_relative_to_the_manifest(tmp_path):
 
 def test_missing_manifest(tmp_path):
     with pytest.raises(FormatError, match=r"nope\.csv: manifest not found"):
-        run_cohort(tmp_path / "nope.csv", tmp_path / "out")
+        run_cohort(tmp_path / "nope.csv", tmp_path / "out", render=render)
 
 
 def test_the_table_columns_are_the_per_night_contract():
