@@ -13,6 +13,7 @@ import argparse
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
