@@ -34,10 +34,23 @@ from lmdetect.model import Recording
 
 _RSS_CHILD = """
 import resource, sys
+
+
+def peak_mib():
+    # VmHWM: this process's own high-water mark (ru_maxrss carries the parent's over fork/exec)
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 from lmdetect.io import read_recording
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = peak_mib()
 rec = read_recording(sys.argv[1], **({"tz": "Europe/Berlin"} if sys.argv[1].endswith(".cwa") else {}))
-print(base / 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, rec.accel_g.nbytes / 2**20)
+print(base, peak_mib(), rec.accel_g.nbytes / 2**20)
 """
 
 

@@ -38,15 +38,28 @@ import numpy as np  # noqa: E402
 
 _RSS_CHILD = """
 import resource, sys
+
+
+def peak_mib():
+    # VmHWM: this process's own high-water mark (ru_maxrss carries the parent's over fork/exec)
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 from lmdetect.config import Config
 from lmdetect.io.native import read_lmr
 from lmdetect.pipeline import process_night
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = peak_mib()
 rec = read_lmr(sys.argv[1])
-after_read = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+after_read = peak_mib()
 process_night(rec, Config())
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(base / 1024, after_read / 1024, peak / 1024)
+peak = peak_mib()
+print(base, after_read, peak)
 """
 
 
@@ -178,7 +191,6 @@ def _writers(t: Table, result, tmp: Path, repeats: int) -> None:  # type: ignore
     from lmdetect.results.summary_json import to_jsonable, write_summary_json
 
     doc = night_summary_document(result)
-    t.row("summary document", _median(lambda: night_summary_document(result), repeats))
     writers: dict[str, Callable[[], object]] = {
         "events.csv": lambda: write_events_csv(tmp / "events.csv", result.events),
         "epochs.csv": lambda: atomic_write_text(

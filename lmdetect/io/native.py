@@ -802,10 +802,10 @@ def _recording_from_scan(
     ticks = np.empty(n, dtype=np.int64)
     seq = np.empty(n, dtype=np.int64)
     flags = np.empty(n, dtype=np.uint8)
-    host_ns = np.empty(n, dtype=np.int64)
-    host_valid = np.empty(n, dtype=bool)
-    host_seen = False
+    host_ns: NDArray[np.int64] | None = None  # allocated at the first batch with a host time
+    host_valid: NDArray[np.bool_] | None = None
     last_anchor = -1  # row of the last stored tick so far
+    offsets = _NominalOffsets(header.tick_hz, header.fs)
     s = 0
     for i, batch in enumerate(batches):
         batches[i] = None  # type: ignore[call-overload]
@@ -821,12 +821,13 @@ def _recording_from_scan(
                         casting="unsafe", dtype=np.float64)
         seq[s:e] = batch.column(cols["seq"]).to_numpy()
         flags[s:e] = batch.column(cols["flags"]).to_numpy()
-        last_anchor = _expand_ticks_into(path, ticks, s, batch.column(cols["tick"]), last_anchor, header)
+        last_anchor = _expand_ticks_into(path, ticks, s, batch.column(cols["tick"]), last_anchor, offsets)
         hcol = batch.column(cols["host_ns"])
-        if hcol.null_count < len(hcol):
-            host_seen = True
-        host_valid[s:e] = hcol.is_valid().to_numpy(zero_copy_only=False)
-        host_ns[s:e] = hcol.fill_null(0).to_numpy()
+        if host_ns is None and hcol.null_count < len(hcol):
+            host_ns, host_valid = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+        if host_ns is not None and host_valid is not None:
+            host_valid[s:e] = hcol.is_valid().to_numpy(zero_copy_only=False)
+            host_ns[s:e] = hcol.fill_null(0).to_numpy()
         s = e
     del batches
     first_in_file = int(ticks[0]) if n else 0
@@ -840,7 +841,8 @@ def _recording_from_scan(
         if dupes:
             log.info("%s: dropped %d duplicate samples (same sensor tick)", path, dupes)
         ticks, accel, seq, flags = uniq, accel[order], seq[order], flags[order]
-        host_ns, host_valid = host_ns[order], host_valid[order]
+        if host_ns is not None and host_valid is not None:
+            host_ns, host_valid = host_ns[order], host_valid[order]
     first_tick = int(ticks[0]) if ticks.size else 0
     np.subtract(ticks, first_tick, out=ticks)
     time_s = np.true_divide(ticks, header.tick_hz)
@@ -850,7 +852,7 @@ def _recording_from_scan(
         # the header's start is the time of the file's first sample; re-anchor to the earliest tick
         start = start + dt.timedelta(seconds=(first_tick - first_in_file) / header.tick_hz)
     host_time: NDArray[np.float64] | None = None
-    if host_seen:
+    if host_ns is not None and host_valid is not None:
         np.subtract(host_ns, datetime_to_ns(start), out=host_ns)
         host_time = np.true_divide(host_ns, 1e9)
         host_time[~host_valid] = np.nan
@@ -884,26 +886,47 @@ def _recording_from_scan(
     return rec, meta
 
 
+class _NominalOffsets:
+    """``nominal_tick_offsets(k)`` for k = 0, 1, ..., computed once and looked up (same values)."""
+
+    def __init__(self, tick_hz: float, fs: float) -> None:
+        self.tick_hz, self.fs = tick_hz, fs
+        self.table = np.zeros(0, dtype=np.int64)
+
+    def upto(self, n: int) -> NDArray[np.int64]:
+        if self.table.size < n:
+            self.table = nominal_tick_offsets(np.arange(max(n, 2 * self.table.size), dtype=np.int64),
+                                              self.tick_hz, self.fs)
+        return self.table
+
+
 def _expand_ticks_into(
-    path: PathLike, out: NDArray[np.int64], s: int, col: pa.Array, last_anchor: int, header: LmrHeader
+    path: PathLike, out: NDArray[np.int64], s: int, col: pa.Array, last_anchor: int, offsets: _NominalOffsets
 ) -> int:
     """Write one batch's per-sample ticks into ``out[s:]``; returns the row of its last stored tick.
 
-    Same arithmetic as :func:`expand_ticks` over the whole column (a null row continues the
-    nearest stored tick at or before it, possibly in an earlier batch), one batch at a time.
+    Same values as :func:`expand_ticks` over the whole column (a null row continues the nearest
+    stored tick at or before it, possibly in an earlier batch), one batch at a time.
     """
     m = len(col)
     e = s + m
-    out[s:e] = col.fill_null(0).to_numpy()
-    if col.null_count == 0:
+    nulls = col.null_count
+    if nulls == 0:
+        out[s:e] = col.to_numpy()
         return e - 1
     valid = col.is_valid().to_numpy(zero_copy_only=False)
     if not valid[0] and last_anchor < 0:
         raise FormatError(path, "the first sample has no tick")
+    if nulls == m - 1 and valid[0]:
+        # the usual batch: only its first tick stored, the rest at the nominal spacing
+        out[s:e] = int(col[0].as_py()) + offsets.upto(m)[:m]
+        return s
+    out[s:e] = col.fill_null(0).to_numpy()
     idx = np.arange(s, e, dtype=np.int64)
     anchor = np.where(valid, idx, last_anchor)
     np.maximum.accumulate(anchor, out=anchor)
-    out[s:e] = out[anchor] + nominal_tick_offsets(idx - anchor, header.tick_hz, header.fs)
+    k = idx - anchor
+    out[s:e] = out[anchor] + offsets.upto(int(k.max()) + 1)[k]
     return int(anchor[-1])
 
 

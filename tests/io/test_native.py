@@ -618,16 +618,19 @@ def test_batchwise_tick_expansion_matches_whole_column():
     # a null tick at the start of a batch continues the last stored tick of the previous batch
     import pyarrow as pa
 
-    from lmdetect.io._lmr_format import LmrHeader, expand_ticks
-    from lmdetect.io.native import _expand_ticks_into
+    from lmdetect.io._lmr_format import expand_ticks
+    from lmdetect.io.native import _expand_ticks_into, _NominalOffsets
 
     ticks = np.array([1000, 0, 0, 0, 0, 51000, 0, 0, 0, 0, 0], dtype=np.int64)
     valid = np.array([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0], dtype=bool)
-    header = LmrHeader(fs=100.0, start=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), tick_hz=1e6, scale_g=1 / 4096)
-    out = np.empty(ticks.size, dtype=np.int64)
-    anchor = -1
-    for s, e in ((0, 3), (3, 7), (7, 11)):
-        col = pa.array(ticks[s:e], mask=~valid[s:e], type=pa.int64())
-        anchor = _expand_ticks_into("x.lmr", out, s, col, anchor, header)
-    np.testing.assert_array_equal(out, expand_ticks(ticks, valid, 1e6, 100.0))
-    assert anchor == 5
+    for tick_hz, fs in ((1e6, 100.0), (32768.0, 104.0)):
+        expected = expand_ticks(ticks, valid, tick_hz, fs)
+        for cuts in (((0, 3), (3, 7), (7, 11)), ((0, 5), (5, 11)), ((0, 11),)):
+            out = np.empty(ticks.size, dtype=np.int64)
+            anchor = -1
+            table = _NominalOffsets(tick_hz, fs)
+            for s, e in cuts:
+                col = pa.array(ticks[s:e], mask=~valid[s:e], type=pa.int64())
+                anchor = _expand_ticks_into("x.lmr", out, s, col, anchor, table)
+            np.testing.assert_array_equal(out, expected)
+            assert anchor == 5
