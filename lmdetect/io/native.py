@@ -791,39 +791,72 @@ def read_lmr(path: PathLike) -> Recording:
 def _recording_from_scan(
     path: PathLike, scan: ScanResult, header: LmrHeader, absent: set[str]
 ) -> tuple[Recording, dict[str, str]]:
-    table = pa.Table.from_batches(scan.batches, schema=scan.schema)
-    for name in ("x", "y", "z", "seq", "flags"):
-        if table.column(name).null_count:
-            raise FormatError(path, f"column {name!r} has null values")
-    ticks = _ticks_of(path, table, header)
-    # sort by tick, keep the first copy of each tick (np.unique returns first occurrences)
-    uniq, first_idx = np.unique(ticks, return_index=True)
-    dupes = ticks.shape[0] - uniq.shape[0]
-    if dupes:
-        log.info("%s: dropped %d duplicate samples (same sensor tick)", path, dupes)
-    order = first_idx
-
-    def col(name: str) -> NDArray[Any]:
-        return table.column(name).to_numpy()[order]
-
-    counts = np.stack([col("x"), col("y"), col("z")], axis=1)
-    accel = (counts.astype(np.float64) * header.scale_g).astype(np.float32)
-    first_tick = int(uniq[0]) if uniq.size else 0
-    time_s = (uniq - first_tick) / header.tick_hz
+    # One pass over the record batches into preallocated arrays; each batch is released once
+    # copied, so the decoded Arrow buffers and the Recording never both exist in full.
+    batches = scan.batches
+    scan.batches = []
+    n = sum(b.num_rows for b in batches)
+    names = batches[0].schema.names if batches else scan.schema.names
+    cols = {name: names.index(name) for name in ("x", "y", "z", "seq", "tick", "host_ns", "flags")}
+    accel = np.empty((n, 3), dtype=np.float32)
+    ticks = np.empty(n, dtype=np.int64)
+    seq = np.empty(n, dtype=np.int64)
+    flags = np.empty(n, dtype=np.uint8)
+    host_ns: NDArray[np.int64] | None = None  # allocated at the first batch with a host time
+    host_valid: NDArray[np.bool_] | None = None
+    last_anchor = -1  # row of the last stored tick so far
+    offsets = _NominalOffsets(header.tick_hz, header.fs)
+    s = 0
+    for i, batch in enumerate(batches):
+        batches[i] = None  # type: ignore[call-overload]
+        e = s + batch.num_rows
+        if e == s:
+            continue
+        for name in ("x", "y", "z", "seq", "flags"):
+            if batch.column(cols[name]).null_count:
+                raise FormatError(path, f"column {name!r} has null values")
+        for j, name in enumerate(("x", "y", "z")):
+            # int16 * scale in double precision, rounded once to float32 (exact old arithmetic)
+            np.multiply(batch.column(cols[name]).to_numpy(), header.scale_g, out=accel[s:e, j],
+                        casting="unsafe", dtype=np.float64)
+        seq[s:e] = batch.column(cols["seq"]).to_numpy()
+        flags[s:e] = batch.column(cols["flags"]).to_numpy()
+        last_anchor = _expand_ticks_into(path, ticks, s, batch.column(cols["tick"]), last_anchor, offsets)
+        hcol = batch.column(cols["host_ns"])
+        if host_ns is None and hcol.null_count < len(hcol):
+            host_ns, host_valid = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+        if host_ns is not None and host_valid is not None:
+            host_valid[s:e] = hcol.is_valid().to_numpy(zero_copy_only=False)
+            host_ns[s:e] = hcol.fill_null(0).to_numpy()
+        s = e
+    del batches
+    first_in_file = int(ticks[0]) if n else 0
+    dupes = 0
+    order: NDArray[np.int64] | None = None
+    if n > 1 and not bool(np.all(ticks[1:] > ticks[:-1])):
+        # out of order or repeated ticks (a resent packet): sort by tick and keep the first copy
+        # of each tick (np.unique returns first occurrences)
+        uniq, order = np.unique(ticks, return_index=True)
+        dupes = n - uniq.shape[0]
+        if dupes:
+            log.info("%s: dropped %d duplicate samples (same sensor tick)", path, dupes)
+        ticks, accel, seq, flags = uniq, accel[order], seq[order], flags[order]
+        if host_ns is not None and host_valid is not None:
+            host_ns, host_valid = host_ns[order], host_valid[order]
+    first_tick = int(ticks[0]) if ticks.size else 0
+    np.subtract(ticks, first_tick, out=ticks)
+    time_s = np.true_divide(ticks, header.tick_hz)
+    del ticks
     start = header.start
-    if uniq.size:
+    if n and first_in_file != first_tick:
         # the header's start is the time of the file's first sample; re-anchor to the earliest tick
-        first_in_file = int(ticks[0])
-        if first_in_file != first_tick:
-            start = start + dt.timedelta(seconds=(first_tick - first_in_file) / header.tick_hz)
-    host_col = table.column("host_ns")
+        start = start + dt.timedelta(seconds=(first_tick - first_in_file) / header.tick_hz)
     host_time: NDArray[np.float64] | None = None
-    if host_col.null_count < len(host_col):
-        host_valid = host_col.is_valid().to_numpy(zero_copy_only=False)[order]
-        host_ns = host_col.fill_null(0).to_numpy()[order]
-        start_ns = datetime_to_ns(start)
-        host_time = np.where(host_valid, (host_ns - start_ns) / 1e9, np.nan)
-    flags = col("flags")
+    if host_ns is not None and host_valid is not None:
+        np.subtract(host_ns, datetime_to_ns(start), out=host_ns)
+        host_time = np.true_divide(host_ns, 1e9)
+        host_time[~host_valid] = np.nan
+    del host_ns, host_valid
     meta: dict[str, str] = dict(header.meta)
     if header.sensor:
         meta["sensor"] = header.sensor
@@ -845,12 +878,56 @@ def _recording_from_scan(
         device_id=header.device_id,
         side=header.side,  # type: ignore[arg-type]
         range_g=header.range_g,
-        seq=None if "seq" in absent else col("seq").astype(np.int64),
+        seq=None if "seq" in absent else seq,
         host_time_s=host_time,
         backfilled=None if "backfilled" in absent else (flags & int(Flags.RESENT)) != 0,
         meta={},
     )
     return rec, meta
+
+
+class _NominalOffsets:
+    """``nominal_tick_offsets(k)`` for k = 0, 1, ..., computed once and looked up (same values)."""
+
+    def __init__(self, tick_hz: float, fs: float) -> None:
+        self.tick_hz, self.fs = tick_hz, fs
+        self.table = np.zeros(0, dtype=np.int64)
+
+    def upto(self, n: int) -> NDArray[np.int64]:
+        if self.table.size < n:
+            self.table = nominal_tick_offsets(np.arange(max(n, 2 * self.table.size), dtype=np.int64),
+                                              self.tick_hz, self.fs)
+        return self.table
+
+
+def _expand_ticks_into(
+    path: PathLike, out: NDArray[np.int64], s: int, col: pa.Array, last_anchor: int, offsets: _NominalOffsets
+) -> int:
+    """Write one batch's per-sample ticks into ``out[s:]``; returns the row of its last stored tick.
+
+    Same values as :func:`expand_ticks` over the whole column (a null row continues the nearest
+    stored tick at or before it, possibly in an earlier batch), one batch at a time.
+    """
+    m = len(col)
+    e = s + m
+    nulls = col.null_count
+    if nulls == 0:
+        out[s:e] = col.to_numpy()
+        return e - 1
+    valid = col.is_valid().to_numpy(zero_copy_only=False)
+    if not valid[0] and last_anchor < 0:
+        raise FormatError(path, "the first sample has no tick")
+    if nulls == m - 1 and valid[0]:
+        # the usual batch: only its first tick stored, the rest at the nominal spacing
+        out[s:e] = int(col[0].as_py()) + offsets.upto(m)[:m]
+        return s
+    out[s:e] = col.fill_null(0).to_numpy()
+    idx = np.arange(s, e, dtype=np.int64)
+    anchor = np.where(valid, idx, last_anchor)
+    np.maximum.accumulate(anchor, out=anchor)
+    k = idx - anchor
+    out[s:e] = out[anchor] + offsets.upto(int(k.max()) + 1)[k]
+    return int(anchor[-1])
 
 
 def _read_lmr_any(path: PathLike, **options: Any) -> Recording:

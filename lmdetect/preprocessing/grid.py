@@ -68,6 +68,16 @@ def to_regular_grid(recording: Recording, clock: ClockFit) -> RegularSignal:
         fs_sensor = recording.fs  # nominal period on the sensor clock: indices are exact
     t = recording.time_s - recording.time_s[0]
     idx = np.rint(t * fs_sensor).astype(np.int64)
+    m = int(idx[-1]) + 1
+    if m == n and bool(np.all(idx[1:] > idx[:-1])):
+        # n strictly increasing indices from 0 to n - 1: every slot is filled once, no gap.
+        # The grid is the recording's own array (a view, no copy).
+        return RegularSignal(
+            accel_g=np.ascontiguousarray(recording.accel_g, dtype=np.float32),
+            valid=np.ones(n, dtype=bool),
+            fs=fs_sensor / clock.slope,
+            t0_s=float(clock.apply(np.array([recording.time_s[0]]))[0]),
+        )
     keep = np.ones(n, dtype=bool)
     keep[1:] = idx[1:] != idx[:-1]  # jittery timestamps: first sample wins a slot
     idx = idx[keep]

@@ -612,3 +612,25 @@ def test_a_background_write_failure_is_retried_and_never_raised_mid_recording(
     w.write_packet(1, pkt_tick(1, header), packet_counts(1))
     w.close()
     np.testing.assert_array_equal(read_lmr(path).seq, np.repeat([0, 1], 10))
+
+
+def test_batchwise_tick_expansion_matches_whole_column():
+    # a null tick at the start of a batch continues the last stored tick of the previous batch
+    import pyarrow as pa
+
+    from lmdetect.io._lmr_format import expand_ticks
+    from lmdetect.io.native import _expand_ticks_into, _NominalOffsets
+
+    ticks = np.array([1000, 0, 0, 0, 0, 51000, 0, 0, 0, 0, 0], dtype=np.int64)
+    valid = np.array([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0], dtype=bool)
+    for tick_hz, fs in ((1e6, 100.0), (32768.0, 104.0)):
+        expected = expand_ticks(ticks, valid, tick_hz, fs)
+        for cuts in (((0, 3), (3, 7), (7, 11)), ((0, 5), (5, 11)), ((0, 11),)):
+            out = np.empty(ticks.size, dtype=np.int64)
+            anchor = -1
+            table = _NominalOffsets(tick_hz, fs)
+            for s, e in cuts:
+                col = pa.array(ticks[s:e], mask=~valid[s:e], type=pa.int64())
+                anchor = _expand_ticks_into("x.lmr", out, s, col, anchor, table)
+            np.testing.assert_array_equal(out, expected)
+            assert anchor == 5
