@@ -94,6 +94,12 @@ class DetectParams(Params):
         A movement continues across an unusable stretch (gap plus guard) of at most this length
         when the envelope is above the offset threshold on both sides, so a lost BLE packet does
         not split one LM into fragments that fail the minimum duration (0 = never bridge).
+    drop_unseen_onsets
+        A movement already above the offset threshold at the first usable sample after a gap or
+        a masked stretch (pad vibration left after line removal) is not a new LM: it began unseen,
+        and its onset, from which PLM intervals are measured, is unknown. Counting it would add
+        a movement with a late onset (a false LM next to the true one). Such movements are left
+        out and counted in ``MovementTrace.unseen_onsets``.
     """
 
     lowpass_hz: float = 5.0
@@ -123,6 +129,7 @@ class DetectParams(Params):
     gap_guard_s: float = 2.0
     bridge_gap_s: float = 2.0
     faint_movement_mg: float = 10.0
+    drop_unseen_onsets: bool = True
 
     def __post_init__(self) -> None:
         for name in (
