@@ -321,6 +321,15 @@ def detect_lms(
 
     above_off = (env > off_s) & usable
     above_on = (env > on_s) & usable
+    if params.sustained_on_factor > 0:
+        # a matched filter for the shortest LM: averaged over the minimum duration, the envelope
+        # of noise fluctuates far less than over the envelope's 0.25 s, so a movement that stays
+        # above this lower level for that long is as unlikely to be noise as one whose brief peak
+        # clears the onset threshold; it admits faint but sustained movements (10-15 mg series
+        # members on a 1-2 mg sensor) that never reach the onset threshold
+        sus_b = np.maximum(params.on_min_mg, off_b * (params.sustained_on_factor / params.off_factor))
+        env_long = moving_average(env, max(1, round(params.min_duration_s * fs)))
+        above_on |= (env_long > np.repeat(sus_b.astype(np.float32), reps)) & usable
     if params.bridge_gap_s > 0:
         above_off = _bridge(above_off, usable, round(params.bridge_gap_s * fs))
     active_b, _ = _block_mean(above_off.astype(np.float32), np.ones(n, bool), block)
