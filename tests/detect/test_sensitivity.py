@@ -54,13 +54,13 @@ def test_a_noisy_sensor_raises_its_limit_and_says_so():
 
 
 def test_faint_sustained_movements_are_found_by_the_matched_filter():
-    # 3-s, 5-mg movements on a 1.5 mg sensor: their 0.25-s envelope seldom reaches the onset
+    # 3-s, 6-mg movements on a 1.5 mg sensor: their 0.25-s envelope seldom reaches the onset
     # threshold (3 x floor), their 0.5-s average clears the lower sustained level
     fs = 50.0
     a = quiet(1200, fs, noise_g=_inband_noise_g(1.5, fs), seed=7)
     onsets = np.arange(60.0, 1140.0, 30.0)
     for o in onsets:
-        add_burst(a, fs, o, 3.0, 0.005, freq_hz=0.5, axis=1)
+        add_burst(a, fs, o, 3.0, 0.006, freq_hz=1.5, axis=1)
     rec = recording(a, fs)
     reg = to_regular_grid(rec, fit_clock(rec))
     truth = pd.DataFrame({"onset_s": onsets, "duration_s": 3.0})
@@ -68,6 +68,6 @@ def test_faint_sustained_movements_are_found_by_the_matched_filter():
     for fac in (0.0, DetectParams().sustained_on_factor):
         ev, _ = detect_lms(reg, dataclasses.replace(DetectParams(), sustained_on_factor=fac))
         di, ri = match_events(ev, truth)
-        assert len(ev) - di.size <= 1
+        assert len(ev) - di.size <= 2
         found[fac] = ri.size
-    assert found[DetectParams().sustained_on_factor] >= found[0.0] + 5
+    assert found[DetectParams().sustained_on_factor] >= max(2 * found[0.0], 0.6 * len(truth))
