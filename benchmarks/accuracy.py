@@ -172,7 +172,8 @@ def main() -> None:
                     help="IMU anti-alias models to run (default partial)")
     ap.add_argument("--hours", type=float, default=8.0)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--csv", help="also write the per-night rows to this CSV file")
+    ap.add_argument("--csv", help="also write the per-night rows to this CSV file (updated after every night)")
+    ap.add_argument("--from-csv", help="print the table of the rows in this CSV file instead of running nights")
     ap.add_argument("--quick", action="store_true", help="a smoke run: the split's first seed, 50 Hz, 6-h nights")
     args = ap.parse_args()
     split = SPLIT[args.split]
@@ -183,13 +184,18 @@ def main() -> None:
     bad = sorted(set(seeds) - set(split["seeds"])) + sorted(set(profiles) - set(split["profiles"]))
     if bad:
         ap.error(f"not in the {args.split} split: {', '.join(map(str, bad))}")
+    if args.from_csv:
+        print(table(pd.read_csv(args.from_csv)))
+        return
     grid = list(itertools.product(profiles, seeds, args.rates, args.aa_filters))
+    rows = []
     with ProcessPoolExecutor(max_workers=args.workers) as ex:
         futs = [ex.submit(run_one, p, s, r, a, args.hours) for p, s, r, a in grid]
-        rows = [f.result() for f in futs]
+        for f in futs:
+            rows.append(f.result())
+            if args.csv:  # rewritten after every night: a long run that is stopped keeps its rows
+                pd.DataFrame(rows).to_csv(args.csv, index=False)
     df = pd.DataFrame(rows)
-    if args.csv:
-        df.to_csv(args.csv, index=False)
     print(f"split: {args.split}; seeds {', '.join(map(str, seeds))}; {args.hours:g}-h nights")
     print(table(df))
 

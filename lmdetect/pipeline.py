@@ -435,6 +435,9 @@ def process_night(
         "vibration_removed_h": round(float(track.frames["fitted"].astype(bool).sum() * track.hop_s / 3600.0), 4)
         if len(track.frames)
         else 0.0,
+        # movements already under way where usable signal resumed (after a gap or a masked
+        # stretch): their onset was not observed, so they were not scored as new LMs
+        "n_lms_onset_unseen": trace.unseen_onsets,
         **_detection_levels(trace, config),
     }
     summary: dict[str, Any] = dict(indices)

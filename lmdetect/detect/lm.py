@@ -60,6 +60,9 @@ class MovementTrace:
         Fraction of each block's samples above the offset threshold.
     valid_frac : ndarray (k,)
         Fraction of each block covered by recorded samples.
+    unseen_onsets : int
+        Movements left out because they were already under way where usable signal resumed
+        (after a gap or a masked stretch): their onset was not observed.
     """
 
     block_s: float
@@ -70,6 +73,7 @@ class MovementTrace:
     off_mg: NDArray[np.float32]
     active_frac: NDArray[np.float32]
     valid_frac: NDArray[np.float32]
+    unseen_onsets: int = 0
 
     @property
     def times_s(self) -> NDArray[np.float64]:
@@ -291,9 +295,8 @@ def detect_lms(
     n = reg.n
     mag = movement_magnitude(reg, params) if magnitude_mg is None else magnitude_mg
     env = moving_average(mag, max(1, round(params.envelope_s * fs)))
-    usable = _erode(reg.valid, round(params.gap_guard_s * fs))
-    if mask is not None:
-        usable = usable & ~mask  # a new array: _erode may return reg.valid itself
+    gap_ok = _erode(reg.valid, round(params.gap_guard_s * fs))
+    usable = gap_ok & ~mask if mask is not None else gap_ok  # a new array: _erode may return reg.valid itself
 
     block = max(1, round(params.floor_block_s * fs))
     bmean, bcnt = _block_mean(env, usable, block)
@@ -317,6 +320,15 @@ def detect_lms(
 
     above_off = (env > off_s) & usable
     above_on = (env > on_s) & usable
+    if params.sustained_on_factor > 0:
+        # a matched filter for the shortest LM: averaged over the minimum duration, the envelope
+        # of noise fluctuates far less than over the envelope's 0.25 s, so a movement that stays
+        # above this lower level for that long is as unlikely to be noise as one whose brief peak
+        # clears the onset threshold; it admits faint but sustained movements (10-15 mg series
+        # members on a 1-2 mg sensor) that never reach the onset threshold
+        sus_b = np.maximum(params.on_min_mg, off_b * (params.sustained_on_factor / params.off_factor))
+        env_long = moving_average(env, max(1, round(params.min_duration_s * fs)))
+        above_on |= (env_long > np.repeat(sus_b.astype(np.float32), reps)) & usable
     if params.bridge_gap_s > 0:
         above_off = _bridge(above_off, usable, round(params.bridge_gap_s * fs))
     active_b, _ = _block_mean(above_off.astype(np.float32), np.ones(n, bool), block)
@@ -348,6 +360,11 @@ def detect_lms(
     # minimum duration
     min_n = round(params.min_duration_s * fs)
     keep &= (e - s) >= min_n
+    if params.drop_unseen_onsets:
+        s, keep, unseen = _onsets_through_masks(
+            s, keep, env, off_s, usable, gap_ok, round(max(params.onset_backtrack_s, params.min_duration_s) * fs)
+        )
+        trace = dataclasses.replace(trace, unseen_onsets=unseen)
     s, e = s[keep], e[keep]
     if s.size == 0:
         return empty_lm_table(), trace
@@ -403,6 +420,48 @@ def detect_lms(
     ev["side"] = ev["side"].astype(object)
     ev["stage"] = ev["stage"].astype(object)
     return ev, trace
+
+
+def _onsets_through_masks(
+    s: NDArray[np.int64],
+    keep: NDArray[np.bool_],
+    env: NDArray[np.float32],
+    off: NDArray[np.float32],
+    usable: NDArray[np.bool_],
+    gap_ok: NDArray[np.bool_],
+    max_back: int,
+) -> tuple[NDArray[np.int64], NDArray[np.bool_], int]:
+    """Onsets of movements already under way where usable signal resumes.
+
+    A run above the offset threshold that starts at the end of a masked stretch (vibration left
+    after line removal) began inside it. The signal is still recorded there, only less certain,
+    and a movement that reached the onset threshold outside the mask is far above what is left of
+    the line; so its onset is traced back through the mask to where the envelope was last at or
+    below the offset threshold, at most ``max_back`` samples back (further inside a masked stretch
+    the envelope may be residual vibration, not movement). When the trace reaches a recording gap, the start of the
+    recording or the signal before the mask (the envelope stayed above the threshold across the
+    whole mask: the movement continues one seen before it), the onset is not observable and the
+    run is not a new LM; it is left out instead of being counted as a movement with a late onset.
+
+    Returns the onsets, the updated ``keep`` and the number of runs left out.
+    """
+    resumed = keep & (s > 0) & ~usable[np.maximum(s - 1, 0)]
+    if not resumed.any():
+        return s, keep, 0
+    idx = np.arange(env.size)
+    stop = ~gap_ok | usable | (env <= off)
+    last_stop = np.maximum.accumulate(np.where(stop, idx, -1))
+    out, keep = s.copy(), keep.copy()
+    unseen = 0
+    for i in np.flatnonzero(resumed):
+        j = int(last_stop[s[i] - 1])
+        if j >= 0 and gap_ok[j] and not usable[j] and s[i] - (j + 1) <= max_back:
+            # fell to the offset threshold inside the mask
+            out[i] = j + 1
+        else:
+            keep[i] = False
+            unseen += 1
+    return out, keep, unseen
 
 
 def _refine_onsets(

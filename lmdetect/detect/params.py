@@ -94,6 +94,20 @@ class DetectParams(Params):
         A movement continues across an unusable stretch (gap plus guard) of at most this length
         when the envelope is above the offset threshold on both sides, so a lost BLE packet does
         not split one LM into fragments that fail the minimum duration (0 = never bridge).
+    drop_unseen_onsets
+        A movement already above the offset threshold at the first usable sample after a gap or
+        a masked stretch (pad vibration left after line removal) is not a new LM: it began unseen,
+        and its onset, from which PLM intervals are measured, is unknown. Counting it would add
+        a movement with a late onset (a false LM next to the true one). Such movements are left
+        out and counted in ``MovementTrace.unseen_onsets``.
+    sustained_on_factor
+        Second onset criterion (0 = off): an LM also starts where the envelope averaged over
+        ``min_duration_s`` (a matched filter for the shortest LM) exceeds this factor x the noise
+        floor (with the same peak-rest-level bound as the offset threshold, scaled). Averaging
+        over 0.5 s narrows the noise's spread, so a lower level is as safe against still-leg false
+        detections as the onset threshold on the 0.25-s envelope, and faint, sustained movements
+        that never reach ``on_factor`` are found (hysteresis: the run still ends at the offset
+        threshold).
     """
 
     lowpass_hz: float = 5.0
@@ -123,6 +137,8 @@ class DetectParams(Params):
     gap_guard_s: float = 2.0
     bridge_gap_s: float = 2.0
     faint_movement_mg: float = 10.0
+    drop_unseen_onsets: bool = True
+    sustained_on_factor: float = 2.2
 
     def __post_init__(self) -> None:
         for name in (
@@ -154,6 +170,7 @@ class DetectParams(Params):
         check_range("onset_backtrack_s", self.onset_backtrack_s, 0, 10)
         check_range("onset_floor_factor", self.onset_floor_factor, 1, 10)
         check_range("duration_peak_fraction", self.duration_peak_fraction, 0, 0.9)
+        check_range("sustained_on_factor", self.sustained_on_factor, 0, 100)
         if self.baseline_block_s * 3 > self.baseline_window_s:
             from ..errors import ConfigError
 

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 
 from lmdetect.detect.lm import detect_lms
@@ -155,3 +157,21 @@ def test_movements_before_a_posture_change_do_not_shift_the_resting_orientation(
     # with every block in the median, the baseline moves onto the movements' values first
     early = detect_lms(reg, DetectParams(baseline_quiet_factor=0.0))[0]
     assert early["onset_s"].iloc[-1] < 119.0
+
+
+def test_a_movement_resuming_after_a_masked_stretch_gets_its_onset_inside_it_or_none():
+    fs = 50.0
+    a = quiet(300, fs)
+    add_burst(a, fs, 100.0, 2.0, 0.1)  # starts 1 s before the mask ends: traced back into it
+    add_burst(a, fs, 190.0, 12.0, 0.1)  # under way for 10 s when the mask ends: onset unseen
+    reg = _grid(a, fs)
+    mask = np.zeros(reg.n, bool)
+    mask[int(95 * fs) : int(101 * fs)] = True
+    mask[int(185 * fs) : int(200 * fs)] = True
+    ev, trace = detect_lms(reg, mask=mask)
+    # before: one LM with its onset at the mask's end (1 s late: a false LM next to a missed
+    # true one) and one 8 s into a movement
+    assert len(ev) == 1 and abs(ev["onset_s"].iloc[0] - 100.0) < 0.5
+    assert trace.unseen_onsets == 1
+    ev, _ = detect_lms(reg, dataclasses.replace(DetectParams(), drop_unseen_onsets=False), mask=mask)
+    assert len(ev) == 2

@@ -1,11 +1,17 @@
 """The detection limit follows the sensor's noise."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from lmdetect.detect.lm import detect_lms
+from lmdetect.detect.params import DetectParams
 from lmdetect.evaluation import match_events
 from lmdetect.pipeline import process_night
+from lmdetect.preprocessing.clock import fit_clock
+from lmdetect.preprocessing.grid import to_regular_grid
 from tests.synth import add_burst, quiet, recording
 
 
@@ -45,3 +51,23 @@ def test_a_noisy_sensor_raises_its_limit_and_says_so():
     q = process_night(recording(a, fs)).summary["quality"]
     assert q["noise_rms_mg"] == pytest.approx(6.0, rel=0.25)
     assert q["onset_threshold_mg"] > 10.0 and q["detection_limited"] is True
+
+
+def test_faint_sustained_movements_are_found_by_the_matched_filter():
+    # 3-s, 6-mg movements on a 1.5 mg sensor: their 0.25-s envelope seldom reaches the onset
+    # threshold (3 x floor), their 0.5-s average clears the lower sustained level
+    fs = 50.0
+    a = quiet(1200, fs, noise_g=_inband_noise_g(1.5, fs), seed=7)
+    onsets = np.arange(60.0, 1140.0, 30.0)
+    for o in onsets:
+        add_burst(a, fs, o, 3.0, 0.006, freq_hz=1.5, axis=1)
+    rec = recording(a, fs)
+    reg = to_regular_grid(rec, fit_clock(rec))
+    truth = pd.DataFrame({"onset_s": onsets, "duration_s": 3.0})
+    found = {}
+    for fac in (0.0, DetectParams().sustained_on_factor):
+        ev, _ = detect_lms(reg, dataclasses.replace(DetectParams(), sustained_on_factor=fac))
+        di, ri = match_events(ev, truth)
+        assert len(ev) - di.size <= 2
+        found[fac] = ri.size
+    assert found[DetectParams().sustained_on_factor] >= max(2 * found[0.0], 0.6 * len(truth))

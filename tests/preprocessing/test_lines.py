@@ -58,15 +58,25 @@ def test_movements_under_an_aliasing_pad_are_recovered(fs, motor_hz, alias_hz):
 def test_a_line_passing_through_zero_hz_is_masked_not_measured():
     # 73 Hz at 25 Hz aliases to ~2 Hz and its speed wander sweeps it through 0 Hz, where no
     # fit can tell it from a slow movement: those stretches are masked and reported
-    rec, _ = _night(25.0, 73.0)
+    rec, truth = _night(25.0, 73.0)
     res = process_night(rec)
     (m,) = res.summary["pad_measurement"]
     assert m["masked_s"] > 60.0 and m["measurable_fraction"] < 0.9
     masked = res.pad_sessions[res.pad_sessions["source"] == "residual"]
     assert len(masked)
     t = res.events["onset_s"].to_numpy()
+    end = t + res.events["duration_s"].to_numpy()
+    di, _ = match_events(res.events, truth)
+    true = np.zeros(len(t), bool)
+    true[di] = True
+    traced = np.zeros(len(t), bool)
     for a, d in zip(masked["onset_s"], masked["duration_s"]):
-        assert not ((t >= a) & (t < a + d)).any()
+        # nothing is detected in a masked stretch; a movement confirmed after it ends may have its
+        # onset traced back into it (mostly true onsets: residual vibration can draw one early)
+        inside = (t >= a) & (t < a + d)
+        assert (end[inside] > a + d).all()
+        traced |= inside
+    assert traced.sum() >= 4 and (traced & ~true).sum() <= 1
 
 
 def test_a_logged_session_without_vibration_changes_nothing():
