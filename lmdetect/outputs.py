@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .pipeline import NightResult
-from .results.multinight import MultiNightRenderer, NightFolder, SummarizeResult, write_multinight_folder
+from .results.multinight import ExtraOutputs, MultiNightRenderer, NightFolder, SummarizeResult, write_multinight_folder
 from .results.night_folder import NightFileWriter, write_night_folder
 from .summary.multinight import DEFAULT_METRIC, MultiNightSummary
 
@@ -82,6 +82,7 @@ def summarize_nights(
     confidence: float = 0.95,
     report: bool = True,
     dpi: float = 100,
+    extra_outputs: ExtraOutputs | None = None,
 ) -> SummarizeResult:
     """Summarise several processed nights into a table, statistics and a report (``lmdetect summarize``).
 
@@ -99,4 +100,4 @@ def summarize_nights(
             return render_multinight_report(summary, folders, doc, out_dir=out, dpi=dpi)
 
     return write_multinight_folder(dirs, out_dir, labels=labels, metric=metric, n_boot=n_boot, seed=seed,
-                                   confidence=confidence, render=render)
+                                   confidence=confidence, render=render, extra_outputs=extra_outputs)
