@@ -36,7 +36,7 @@ def plot_condition_ratios(rows: Sequence[tuple[str, float | None, float | None, 
                           title: str, ax: Axes | None = None) -> Axes:
     """Forest plot: one row per (label, ratio, low, high) on a log axis, the no-effect line at 1."""
     if ax is None:
-        ax = Figure(figsize=(7.5, 0.6 + 0.5 * max(len(rows), 1))).add_subplot()
+        ax = Figure(figsize=(7.5, 1.6 + 0.45 * max(len(rows), 1))).add_subplot()
     ys = np.arange(len(rows))[::-1]
     for y, (label, r, lo, hi), color in zip(ys, rows, _PALETTE * 10, strict=False):
         if r is None:
