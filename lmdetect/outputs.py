@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from .pipeline import NightResult
-from .results.multinight import ExtraOutputs, MultiNightRenderer, NightFolder, SummarizeResult, write_multinight_folder
+from .results.multinight import (
+    ExtraOutputs,
+    MultiNightRenderer,
+    NightFolder,
+    SummarizeResult,
+    write_multinight_folder,
+)
 from .results.night_folder import NightFileWriter, write_night_folder
 from .summary.multinight import DEFAULT_METRIC, MultiNightSummary
 

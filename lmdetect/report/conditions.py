@@ -32,6 +32,12 @@ __all__ = ["plot_condition_ratios", "plot_before_after", "plot_participant_means
 _PALETTE = ("#009E73", "#0072B2", "#D55E00", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
 
 
+def _figure(ax: Axes) -> Figure:
+    fig = ax.figure
+    assert isinstance(fig, Figure)
+    return fig
+
+
 def plot_condition_ratios(rows: Sequence[tuple[str, float | None, float | None, float | None]], *,
                           title: str, ax: Axes | None = None) -> Axes:
     """Forest plot: one row per (label, ratio, low, high) on a log axis, the no-effect line at 1."""
@@ -54,7 +60,7 @@ def plot_condition_ratios(rows: Sequence[tuple[str, float | None, float | None, 
     ax.set_xlabel("ratio (condition / reference), log scale; 1 = no difference")
     ax.set_title(title, fontsize=10)
     ax.set_ylim(-0.7, len(rows) - 0.3)
-    ax.figure.tight_layout()
+    _figure(ax).tight_layout()
     return ax
 
 
@@ -85,7 +91,7 @@ def plot_before_after(ba: BeforeAfter, *, ax: Axes | None = None) -> Axes:
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=7, ncol=2, loc="upper right")
     ax.set_title(f"{ba.column} night by night, before and after {ba.name}", fontsize=10)
-    ax.figure.tight_layout()
+    _figure(ax).tight_layout()
     return ax
 
 
@@ -113,15 +119,15 @@ def conditions_figures(analysis: ConditionAnalysis) -> dict[str, Figure]:
     figs: dict[str, Figure] = {}
     if analysis.comparisons:
         rows = [(c.condition, c.ratio, c.ci_low, c.ci_high) for c in analysis.comparisons]
-        figs["compare"] = plot_condition_ratios(rows, title=f"{analysis.metric}: nights with each condition "
-                                                "vs reference nights").figure
+        figs["compare"] = _figure(plot_condition_ratios(
+            rows, title=f"{analysis.metric}: nights with each condition vs reference nights"))
     if analysis.cohort is not None:
         rows = [(e.condition, e.ratio, e.ci_low, e.ci_high) for e in analysis.cohort.effects]
-        figs["cohort"] = plot_condition_ratios(rows, title=f"{analysis.metric}: within-participant effects "
-                                               f"({analysis.cohort.method})").figure
+        figs["cohort"] = _figure(plot_condition_ratios(
+            rows, title=f"{analysis.metric}: within-participant effects ({analysis.cohort.method})"))
         figs["participants"] = plot_participant_means(analysis.cohort)
     for i, ba in enumerate(analysis.before_after):
-        figs[f"before-after-{i}"] = plot_before_after(ba).figure
+        figs[f"before-after-{i}"] = _figure(plot_before_after(ba))
     return figs
 
 
@@ -143,7 +149,8 @@ def render_conditions_report(analysis: ConditionAnalysis, doc: Mapping[str, Any]
     from .. import __version__
 
     images = {k: png_data_uri(figure_to_png(f, dpi=dpi)) for k, f in conditions_figures(analysis).items()}
-    cautions = [c for x in (*analysis.comparisons, *analysis.before_after) for c in x.cautions]
+    cautions = [c for x in analysis.comparisons for c in x.cautions]
+    cautions += [c for b in analysis.before_after for c in b.cautions]
     if analysis.cohort is not None:
         cautions += list(analysis.cohort.cautions)
     participants = sorted({p for p in analysis.table["Participant"].astype(str) if p}) \

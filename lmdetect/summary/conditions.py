@@ -419,7 +419,8 @@ def _ols(x: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[NDArray[np.flo
     df = x.shape[0] - x.shape[1]
     s2 = float(resid @ resid) / df
     cov = s2 * np.linalg.pinv(x.T @ x)
-    return beta, np.sqrt(np.clip(np.diag(cov), 0, None)), df, resid
+    se = np.sqrt(np.clip(np.diag(cov), 0, None))
+    return np.asarray(beta, dtype=np.float64), np.asarray(se, dtype=np.float64), int(df), resid
 
 
 def before_after(
@@ -485,9 +486,9 @@ def before_after(
     offset = _log_offset(yk) if yk.size else 0.0
     if offset:
         cautions.append(f"Some nights have a {column} of 0: the regression uses log({column} + 1).")
-    lvl = (None, None, None, None)
-    slope = (None, None, None)
-    change = (None, None, None)
+    lvl: tuple[float | None, ...] = (None, None, None, None)
+    slope: tuple[float | None, ...] = (None, None, None)
+    change: tuple[float | None, ...] = (None, None, None)
     rho = None
     coefs = None
     if pre.size >= 3 and post.size >= 3:
@@ -738,10 +739,10 @@ def cohort_effects(
         if n_part < 2:
             raise ConfigError("the mixed model needs at least 2 participants")
         rows, re_sd, res_sd = _mixed(ly, who, masks, confidence, cautions)
-        for name, (b, lo, hi, p) in zip(names, rows, strict=True):
+        for name, (est, low, high, pv) in zip(names, rows, strict=True):
             m = masks[name]
-            effects.append(CohortEffect(condition=name, ratio=math.exp(b), ci_low=math.exp(lo), ci_high=math.exp(hi),
-                                        p_value=p, n_participants=len(set(who[m].tolist())), n_nights=int(m.sum())))
+            effects.append(CohortEffect(condition=name, ratio=math.exp(est), ci_low=math.exp(low),
+                                        ci_high=math.exp(high), p_value=pv, n_participants=len(set(who[m].tolist())), n_nights=int(m.sum())))
     else:
         count = np.sum([m.astype(int) for m in masks.values()], axis=0)
         frame = pd.DataFrame({"p": who, "ly": ly})
@@ -751,7 +752,10 @@ def cohort_effects(
             cond = frame[alone].groupby("p")["ly"].mean()
             both = cond.index.intersection(ref.index)
             d = (cond[both] - ref[both]).to_numpy()
-            ratio = lo = hi = p = None
+            ratio: float | None = None
+            lo: float | None = None
+            hi: float | None = None
+            p: float | None = None
             if d.size >= 2 and np.std(d) > 0:
                 r = stats.ttest_rel(cond[both].to_numpy(), ref[both].to_numpy())
                 ci = r.confidence_interval(confidence_level=confidence)
