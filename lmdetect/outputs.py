@@ -94,8 +94,23 @@ def summarize_nights(
 
     :func:`lmdetect.results.multinight.write_multinight_folder` with the multi-night report of
     :mod:`lmdetect.report.multinight` as its renderer when ``report`` is true (needs the
-    ``report`` extra); ``dpi`` is the resolution of the report's figures. The other parameters
-    are those of :func:`~lmdetect.results.multinight.write_multinight_folder`.
+    ``report`` extra).
+
+    Parameters
+    ----------
+    dirs, out_dir, labels, metric, n_boot, seed, confidence, extra_outputs
+        As for :func:`~lmdetect.results.multinight.write_multinight_folder` (``extra_outputs``:
+        further files such as the condition analyses of
+        :func:`lmdetect.results.conditions.condition_outputs`).
+    report
+        Also write ``multinight.html``.
+    dpi
+        Resolution of the report's figures (dots per inch).
+
+    Returns
+    -------
+    SummarizeResult
+        The table, statistics, document and written paths.
     """
     render: MultiNightRenderer | None = None
     if report:
