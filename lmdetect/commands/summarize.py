@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     extra = _condition_outputs(args, report)
     res = summarize_nights(args.dirs, args.out, labels=args.labels, metric=args.metric, n_boot=args.n_boot,
                            seed=args.seed, report=report, extra_outputs=extra)
+    _remove_stale_conditions(args.out, res.files)
     c = res.summary.comparison
 
     def fmt(v: float | None, d: int = 2) -> str:
@@ -133,3 +134,13 @@ def _print_conditions(path: Path) -> None:
     for b in doc["before_after"]:
         print(f"  {b['name']} from {b['start']}: level change {fmt(b['level_ratio'])} (CI {fmt(b['level_low'])} "
               f"to {fmt(b['level_high'])}); ratio of means {fmt(b['ratio'])}")
+
+
+def _remove_stale_conditions(out: Path, written: dict[str, Path]) -> None:
+    """Remove a conditions.json / conditions.html of an earlier run that this run did not rewrite."""
+    from ..results.conditions import CONDITION_OUTPUTS
+
+    kept = {p.name for p in written.values()}
+    for name in CONDITION_OUTPUTS.values():
+        if name not in kept and (out / name).exists():
+            (out / name).unlink()

@@ -39,6 +39,9 @@ def test_compare_several_conditions_across_participants(crossover_dir, tmp_path,
     text = capsys.readouterr().out
     assert "pad within 6 participants (mixed)" in text and "conditions_stats" in text
     assert not (out / "conditions.html").exists()
+    # a rerun without --compare leaves no conditions file that disagrees with the new tables
+    assert main(["summarize", str(crossover_dir), "--out", str(out), "--force", "--no-report"]) == 0
+    assert not (out / "conditions.json").exists()
 
 
 def test_unknown_condition_is_a_clear_error_and_writes_nothing(crossover_dir, tmp_path, capsys):
