@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from .pipeline import NightResult
-from .results.multinight import MultiNightRenderer, NightFolder, SummarizeResult, write_multinight_folder
+from .results.multinight import (
+    ExtraOutputs,
+    MultiNightRenderer,
+    NightFolder,
+    SummarizeResult,
+    write_multinight_folder,
+)
 from .results.night_folder import NightFileWriter, write_night_folder
 from .summary.multinight import DEFAULT_METRIC, MultiNightSummary
 
@@ -82,13 +88,29 @@ def summarize_nights(
     confidence: float = 0.95,
     report: bool = True,
     dpi: float = 100,
+    extra_outputs: ExtraOutputs | None = None,
 ) -> SummarizeResult:
     """Summarise several processed nights into a table, statistics and a report (``lmdetect summarize``).
 
     :func:`lmdetect.results.multinight.write_multinight_folder` with the multi-night report of
     :mod:`lmdetect.report.multinight` as its renderer when ``report`` is true (needs the
-    ``report`` extra); ``dpi`` is the resolution of the report's figures. The other parameters
-    are those of :func:`~lmdetect.results.multinight.write_multinight_folder`.
+    ``report`` extra).
+
+    Parameters
+    ----------
+    dirs, out_dir, labels, metric, n_boot, seed, confidence, extra_outputs
+        As for :func:`~lmdetect.results.multinight.write_multinight_folder` (``extra_outputs``:
+        further files such as the condition analyses of
+        :func:`lmdetect.results.conditions.condition_outputs`).
+    report
+        Also write ``multinight.html``.
+    dpi
+        Resolution of the report's figures (dots per inch).
+
+    Returns
+    -------
+    SummarizeResult
+        The table, statistics, document and written paths.
     """
     render: MultiNightRenderer | None = None
     if report:
@@ -99,4 +121,4 @@ def summarize_nights(
             return render_multinight_report(summary, folders, doc, out_dir=out, dpi=dpi)
 
     return write_multinight_folder(dirs, out_dir, labels=labels, metric=metric, n_boot=n_boot, seed=seed,
-                                   confidence=confidence, render=render)
+                                   confidence=confidence, render=render, extra_outputs=extra_outputs)

@@ -426,6 +426,9 @@ def multinight_document(
 #: folder) -> HTML text.
 MultiNightRenderer = Callable[[MultiNightSummary, "dict[str, NightFolder]", "dict[str, Any]", Path], str]
 
+#: Further outputs: (summary, nights by label) -> {key: (file name, text)}.
+ExtraOutputs = Callable[[MultiNightSummary, "dict[str, NightFolder]"], "dict[str, tuple[str, str]]"]
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class SummarizeResult:
@@ -459,6 +462,7 @@ def write_multinight_folder(
     seed: int = 0,
     confidence: float = 0.95,
     render: MultiNightRenderer | None = None,
+    extra_outputs: ExtraOutputs | None = None,
 ) -> SummarizeResult:
     """Summarise several processed nights into a table, statistics and a report (``lmdetect summarize``).
 
@@ -476,6 +480,9 @@ def write_multinight_folder(
         Bootstrap settings (:func:`lmdetect.summary.multinight.pad_comparison`).
     render
         Renders ``multinight.html``; None writes no report (and removes an earlier one).
+    extra_outputs
+        Further files from the summary (e.g. the condition analyses of
+        :func:`lmdetect.results.conditions.condition_outputs`), written together with the others.
 
     Everything is read, computed and rendered before the first file is written, so bad input
     leaves nothing behind; the files are then written to a staging folder and moved into place
@@ -497,6 +504,7 @@ def write_multinight_folder(
     ordered = {n: by_label[n] for n in table["Night"]}
     out = Path(out_dir)
     html = None if render is None else render(summary, ordered, doc, out)
+    extra = {} if extra_outputs is None else extra_outputs(summary, ordered)
     out.mkdir(parents=True, exist_ok=True)
     # written into a staging folder and moved into place only when every file succeeded, so a
     # failure never leaves a table and a report that disagree
@@ -509,6 +517,9 @@ def write_multinight_folder(
         atomic_write_text(staged["stats"], json.dumps(doc, indent=2, allow_nan=False) + "\n")
         if html is not None:
             atomic_write_text(staged["report"], html)
+        for key, (name, text) in extra.items():
+            staged[key] = stage / name
+            atomic_write_text(staged[key], text)
         files = {}
         for key, path in staged.items():
             files[key] = out / path.name
