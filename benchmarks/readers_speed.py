@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             assert back.n_samples == n, (fmt, back.n_samples, n)
             del back
             mb = path.stat().st_size / 1e6
-            t_read = _median(lambda: read_recording(path, **opts), args.repeats)
+            t_read = _median(lambda path=path, opts=opts: read_recording(path, **opts), args.repeats)
             t_floor = _median(_floors(path), args.repeats)
             r = subprocess.run([sys.executable, "-c", _RSS_CHILD, str(path)], check=True, capture_output=True,
                                text=True)

@@ -109,10 +109,10 @@ def _pad_masks(
     ``Config.mask_logged_pads`` is set (source ``log``)."""
     rows = []
     if config.mask_logged_pads:
-        for a, d in zip(logged["onset_s"].to_numpy(float), logged["duration_s"].to_numpy(float)):
+        for a, d in zip(logged["onset_s"].to_numpy(float), logged["duration_s"].to_numpy(float), strict=True):
             rows.append({"onset_s": a, "duration_s": d + config.pad_log_margin_s, "source": "log"})
     d = np.diff(np.concatenate(([0], residual_mask.view(np.int8), [0])))
-    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True):
         rows.append({"onset_s": t0_s + a / fs, "duration_s": (b - a) / fs, "source": "residual"})
     return pd.DataFrame(rows, columns=["onset_s", "duration_s", "source"])
 

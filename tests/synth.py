@@ -48,7 +48,7 @@ def add_pad(a: np.ndarray, fs: float, onset_s: float, on_s: float, motor_hz: flo
     v = np.where(ramp & (v < 0.25), 0.0, v)
     per = rng.uniform(5.0, 60.0, 3)
     ph0 = rng.uniform(0, 2 * np.pi, 3)
-    w = 1.0 + wander * sum(np.sin(2 * np.pi * t / p + q) for p, q in zip(per, ph0)) / np.sqrt(1.5)
+    w = 1.0 + wander * sum(np.sin(2 * np.pi * t / p + q) for p, q in zip(per, ph0, strict=True)) / np.sqrt(1.5)
     ph = 2 * np.pi * np.cumsum(motor_hz * v * w) / fs
     amp = amp_g * v**2
     a[:, 1] += (amp * np.cos(ph)).astype(np.float32)

@@ -102,7 +102,7 @@ def test_pad_sessions_are_measured_through_the_vibration():
     off = (pd.to_datetime(night.pad_log["end"]) - start).dt.total_seconds().to_numpy()
     t = night.truth_lms["onset_s"].to_numpy()
     inside = np.zeros(t.size, bool)
-    for a, b in zip(on, off):
+    for a, b in zip(on, off, strict=True):
         inside |= (t >= a) & (t < b)
     ref = night.truth_lms[inside].reset_index(drop=True)
     _, ri = match_events(res.events, ref)

@@ -199,7 +199,7 @@ def read_manifest(path: str | os.PathLike[str]) -> list[ManifestRow]:
             continue
         if len(cells) != len(header):
             raise FormatError(path, f"{len(cells)} fields, the header has {len(header)}", line=line)
-        rec = {h: c.strip() for h, c in zip(header, cells)}
+        rec = {h: c.strip() for h, c in zip(header, cells, strict=True)}
         rows.append(_manifest_row(path, base, line, rec, seen))
     if not rows:
         raise FormatError(path, "the manifest lists no nights")
@@ -350,7 +350,7 @@ def _events(table: pd.DataFrame, kind: str, *, n_boot: int, seed: int, method: s
             "n_events": int(total[ok].sum()),
         }
     per_night = []
-    for night, k, n in zip(table["night"], nmat, nref):
+    for night, k, n in zip(table["night"], nmat, nref, strict=True):
         good = math.isfinite(k) and math.isfinite(n) and n > 0
         lo, hi = stats.proportion_ci(int(k), int(n), confidence=confidence) if good else (None, None)
         per_night.append({"night": str(night), "n_reference": None if not math.isfinite(n) else int(n),

@@ -376,7 +376,7 @@ def detect_lms(
             [
                 np.count_nonzero(env[a:b] > max(float(off_s[a]), params.duration_peak_fraction * float(env[a:b].max())))
                 >= min_n
-                for a, b in zip(s, e)
+                for a, b in zip(s, e, strict=True)
             ],
             dtype=bool,
         )

@@ -139,7 +139,7 @@ class LineTrack:
         t = f["t_s"].to_numpy(float)[bad]
         lo = np.clip(np.floor((t - self.hop_s / 2 - t0_s) * fs).astype(np.int64), 0, n)
         hi = np.clip(np.ceil((t + self.hop_s / 2 - t0_s) * fs).astype(np.int64), 0, n)
-        for a, b in zip(lo, hi):
+        for a, b in zip(lo, hi, strict=True):
             mask[a:b] = True
         return mask
 
@@ -155,7 +155,7 @@ def _fold(f: NDArray | float, fs: float) -> NDArray | float:
 
 
 def _spans(onsets: NDArray, ends: NDArray, params: LineRemovalParams, dur_s: float) -> list[tuple[float, float, float]]:
-    rows = sorted(zip(onsets - params.margin_s, ends, ends + params.extend_s))
+    rows = sorted(zip(onsets - params.margin_s, ends, ends + params.extend_s, strict=True))
     out: list[list[float]] = []
     for a, e, b in rows:
         a, b = max(0.0, a), min(dur_s, b)
@@ -367,7 +367,7 @@ def _spin_edges(fitted: NDArray, amp: NDArray, k: int, min_run: int) -> NDArray:
     # follow noise-level peaks for a while before and after)
     running = fitted & (amp >= 0.25 * float(np.median(amp[fitted])))
     d = np.diff(np.concatenate(([0], running.view(np.int8), [0])))
-    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True):
         if b - a < min_run:
             continue
         out[max(0, a - k) : a + 1] = np.maximum(out[max(0, a - k) : a + 1], amp[a])
@@ -384,7 +384,7 @@ def _coast(f_track: NDArray, ok: NDArray, max_frames: int) -> NDArray:
     out = f_track.copy()
     d = np.diff(np.concatenate(([0], (~have).view(np.int8), [0])))
     idx = np.flatnonzero(have)
-    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True):
         if b - a > max_frames or (a == 0 and b == f_track.size):
             continue
         out[a:b] = np.interp(np.arange(a, b), idx, f_track[idx])

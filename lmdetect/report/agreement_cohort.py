@@ -195,13 +195,13 @@ def cohort_figures(table: pd.DataFrame, doc: Mapping[str, Any]) -> dict[str, Fig
     names = _comparisons(doc)
     ba = Figure(figsize=(5.8 * len(names), 3.9), layout="constrained")
     sc = Figure(figsize=(4.4 * len(names), 4.3), layout="constrained")
-    for a, b, name in zip(np.atleast_1d(ba.subplots(1, len(names))), np.atleast_1d(sc.subplots(1, len(names))), names):
+    for a, b, name in zip(np.atleast_1d(ba.subplots(1, len(names))), np.atleast_1d(sc.subplots(1, len(names))), names, strict=True):
         s, r, kid = _xy(table, COMPARISONS[name])
         part = doc["plms_per_h"][name]
         plot_bland_altman(s, r, part["bland_altman"], ax=a, title=COMPARISON_TITLES[name])
         plot_agreement_scatter(s, r, part, child=kid, ax=b, title=COMPARISON_TITLES[name])
     sens = Figure(figsize=(11.0, 3.4), layout="constrained")
-    for ax, kind in zip(sens.subplots(1, len(EVENT_KINDS), sharey=True), EVENT_KINDS):
+    for ax, kind in zip(sens.subplots(1, len(EVENT_KINDS), sharey=True), EVENT_KINDS, strict=True):
         plot_event_sensitivity(doc["events"][kind], ax=ax, title=KIND_TITLES[kind])
     return {"bland_altman": ba, "scatter": sc, "sensitivity": sens}
 

@@ -80,7 +80,7 @@ def _bars(ax: Axes, left: np.ndarray, height: np.ndarray, width: np.ndarray | fl
     y1 = np.asarray(height, dtype=np.float64)
     y0 = np.zeros_like(y1)
     verts = np.stack([np.column_stack(c) for c in ((x0, y0), (x0, y1), (x1, y1), (x1, y0))], axis=1)
-    coll = PolyCollection(verts, **style)
+    coll = PolyCollection(list(verts), **style)  # one (4, 2) array per bar
     coll.sticky_edges.y.append(0.0)
     ax.add_collection(coll, autolim=True)
     ax.autoscale_view()

@@ -27,7 +27,7 @@ def render(table, doc, dpi):  # the command passes the report's renderer the sam
 def _loop_icc_a1(x, y):
     """ICC(A,1) of two columns from the two-way ANOVA mean squares, written out (McGraw & Wong 1996)."""
     n, k = len(x), 2
-    data = list(zip(x, y))
+    data = list(zip(x, y, strict=True))
     grand = sum(a + b for a, b in data) / (n * k)
     rows = [(a + b) / 2 for a, b in data]
     cols = [sum(x) / n, sum(y) / n]

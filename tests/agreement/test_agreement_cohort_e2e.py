@@ -27,7 +27,7 @@ CHILD = {1, 8}
 def _direct_icc_a1(x, y):
     """ICC(A,1) from the two-way ANOVA mean squares, element by element (McGraw & Wong 1996, case 2A)."""
     n, k = len(x), 2
-    pairs = list(zip(x, y))
+    pairs = list(zip(x, y, strict=True))
     grand = sum(a + b for a, b in pairs) / (n * k)
     row_m = [(a + b) / 2 for a, b in pairs]
     col_m = [sum(x) / n, sum(y) / n]

@@ -16,7 +16,7 @@ def test_match_needs_overlap_and_tolerance_one_to_one():
     sens = _t([(10.9, 2.0), (30.8, 1.0), (50.2, 2.0), (120.0, 1.0)])
     si, ri = match_tables(sens, ref, 1.0)
     # 30.8 does not overlap [30, 30.6]; 50.2 takes the closer 50.0, not also 51.0
-    assert sorted(zip(si.tolist(), ri.tolist())) == [(0, 0), (2, 2)]
+    assert sorted(zip(si.tolist(), ri.tolist(), strict=True)) == [(0, 0), (2, 2)]
     r = rates(si.size, len(sens), len(ref))
     assert r["sensitivity"] == 0.5 and r["ppv"] == 0.5
     assert rates(0, 0, 0)["sensitivity"] is None

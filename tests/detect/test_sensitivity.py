@@ -26,7 +26,7 @@ def test_faint_series_are_detected_on_a_quiet_sensor(fs, rms_mg):
     rng = np.random.default_rng(3)
     onsets = np.arange(60.0, 1740.0, 24.0)
     amps = rng.uniform(0.010, 0.020, onsets.size)  # 10-20 mg, a faint PLM series
-    for o, amp in zip(onsets, amps):
+    for o, amp in zip(onsets, amps, strict=True):
         add_burst(a, fs, o, 2.0, amp, freq_hz=1.5, axis=int(rng.integers(0, 3)))
     res = process_night(recording(a, fs))
     truth = pd.DataFrame({"onset_s": onsets, "duration_s": 2.0})

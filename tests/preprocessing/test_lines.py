@@ -70,7 +70,7 @@ def test_a_line_passing_through_zero_hz_is_masked_not_measured():
     true = np.zeros(len(t), bool)
     true[di] = True
     traced = np.zeros(len(t), bool)
-    for a, d in zip(masked["onset_s"], masked["duration_s"]):
+    for a, d in zip(masked["onset_s"], masked["duration_s"], strict=True):
         # nothing is detected in a masked stretch; a movement confirmed after it ends may have its
         # onset traced back into it (mostly true onsets: residual vibration can draw one early)
         inside = (t >= a) & (t < a + d)
