@@ -7,11 +7,12 @@
 place when every file succeeded):
 
 ``multinight.csv``, ``multinight.parquet``
-    One row per night (:func:`lmdetect.summary.multinight.multinight_table`); the column names are
-    those of the HTML report.
+    One row per night (:func:`lmdetect.summary.multinight.multinight_table`); the columns are
+    snake_case ids with units (``plms_per_h``), the names of the cohort table; the HTML report
+    shows their display labels (``PLMS/h``).
 ``multinight.json``
     The statistics (trends, averages, pad vs no-pad ratio with its bootstrap interval and method,
-    cautions) and each night's provenance.
+    cautions), keyed by the same column ids, and each night's provenance.
 ``multinight.html``
     The self-contained multi-night report, when a renderer is given (:mod:`lmdetect.report`
     renders it; this module never imports the report package).
@@ -53,6 +54,7 @@ from .._files import sha256_file_or_none
 from ..errors import FormatError, LmdetectError
 from ..summary.multinight import (
     DEFAULT_METRIC,
+    NIGHT_COLUMN,
     MultiNightSummary,
     multinight_summary,
     multinight_table,
@@ -399,7 +401,7 @@ def multinight_document(
 
     by_label = dict(zip(nights, folders))
     prov = []
-    for night in summary.table["Night"]:
+    for night in summary.table[NIGHT_COLUMN]:
         f = by_label[night]
         s = f.summary
         prov.append(
@@ -494,7 +496,7 @@ def write_multinight_folder(
     summary = multinight_summary(table, metric=metric, n_boot=n_boot, seed=seed, confidence=confidence)
     doc = multinight_document(summary, folders, nights, labels_file=labels)
     by_label = dict(zip(nights, folders))
-    ordered = {n: by_label[n] for n in table["Night"]}
+    ordered = {n: by_label[n] for n in table[NIGHT_COLUMN]}
     out = Path(out_dir)
     html = None if render is None else render(summary, ordered, doc, out)
     out.mkdir(parents=True, exist_ok=True)
