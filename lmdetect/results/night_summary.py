@@ -303,6 +303,9 @@ class NightSummary(Section):
     input_file: str | None = None
     input_sha256: str | None = None
     rule_set: str | None = None
+    #: SHA-256 of every other file of the night folder, by file name (written with the folder;
+    #: checked by :func:`lmdetect.results.night_folder.read_night_folder`)
+    files: dict[str, str] | None = None
     # the night
     recording_start: str | None = None
     device_id: str | None = None
