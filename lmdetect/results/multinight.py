@@ -265,17 +265,17 @@ def multinight_document(
     prov = []
     for night in summary.table[NIGHT_COLUMN]:
         f = by_label[night]
-        s = f.summary
+        s = f.night
         prov.append(
             {
                 "night": night,
                 "folder": str(f.path),
-                "input_file": s.get("input_file"),
-                "input_sha256": s.get("input_sha256"),
+                "input_file": s.input_file,
+                "input_sha256": s.input_sha256,
                 "summary_sha256": sha256_file_or_none(f.path / "summary.json"),
-                "config_hash": s.get("config_hash"),
-                "rule_set": s.get("rule_set"),
-                "lmdetect_version": s.get("lmdetect_version"),
+                "config_hash": s.config_hash,
+                "rule_set": s.rule_set,
+                "lmdetect_version": s.lmdetect_version,
             }
         )
     doc: dict[str, Any] = {"lmdetect_version": __version__}
