@@ -225,15 +225,15 @@ def _load_summary(night_dir: Path) -> dict[str, Any] | None:
     """The night's summary when its folder reads back whole, else None (the night is processed again).
 
     Whole: ``summary.json`` is a night summary this release reads and every file it lists is
-    there with the SHA-256 it records (:func:`lmdetect.results.night_folder.read_night_folder`).
+    there with the SHA-256 it records (:func:`lmdetect.results.night_folder.read_night_summary`).
     """
     from ..errors import LmdetectError
-    from ..results.night_folder import read_night_folder
+    from ..results.night_folder import read_night_summary
 
     if not (night_dir / "summary.json").is_file():
         return None
     try:
-        return read_night_folder(night_dir).summary
+        return read_night_summary(night_dir)
     except (LmdetectError, OSError) as exc:
         log.warning("%s: earlier outputs fail their check, processing the night again: %s", night_dir.name, exc)
         return None
@@ -336,7 +336,7 @@ def _process(job: NightJob, sha: str, sidecars: Mapping[str, str], t: dict[str, 
     return to_jsonable(doc)  # type: ignore[no-any-return]
 
 
-def _base(job: NightJob) -> dict[str, str]:
+def _base(job: NightJob) -> dict[str, Any]:
     return dict(night_id=job.night_id, participant=job.participant, night=job.night, input_path=job.input_path)
 
 

@@ -51,6 +51,7 @@ __all__ = [
     "NightFileWriter",
     "NightFolder",
     "read_night_folder",
+    "read_night_summary",
     "verify_night_files",
 ]
 
@@ -354,6 +355,22 @@ def verify_night_files(folder: str | os.PathLike[str], summary: Mapping[str, Any
                 "was written (process the night again, or restore the file)")
 
 
+def read_night_summary(path: str | os.PathLike[str], *, verify: bool = True) -> dict[str, Any]:
+    """The ``summary.json`` document of a night folder, its files checked, without reading the
+    tables (what a resumed batch needs; :func:`read_night_folder` reads them too).
+
+    Raises
+    ------
+    FormatError
+        As :func:`read_night_folder`, for ``summary.json`` and the files it lists.
+    """
+    folder = Path(path)
+    summary = _read_summary(folder / "summary.json")
+    if verify:
+        verify_night_files(folder, summary)
+    return summary
+
+
 def read_night_folder(path: str | os.PathLike[str], *, verify: bool = True) -> NightFolder:
     """Read one night folder: ``summary.json``, and ``events.csv`` and ``epochs.csv`` when present.
 
@@ -379,7 +396,5 @@ def read_night_folder(path: str | os.PathLike[str], *, verify: bool = True) -> N
         (the message names the file and line).
     """
     folder = Path(path)
-    summary = _read_summary(folder / "summary.json")
-    if verify:
-        verify_night_files(folder, summary)
+    summary = read_night_summary(folder, verify=verify)
     return NightFolder(folder, summary, _read_events(folder / "events.csv"), _read_epochs(folder / "epochs.csv"))

@@ -339,3 +339,17 @@ def test_a_folder_of_the_release_before_checksums_still_loads(tmp_path, result):
     folder = read_night_folder(out)
     assert "files" not in folder.summary and folder.night.files is None
     assert folder.night.schema_version == 1 and folder.events is None and len(folder.epochs) == len(result.epochs)
+
+
+def test_read_night_summary_checks_the_files_without_reading_the_tables(tmp_path, result):
+    from lmdetect.errors import FormatError
+    from lmdetect.results.night_folder import read_night_summary
+
+    out = tmp_path / "out"
+    write_night_outputs(result, out)
+    doc = read_night_summary(out)
+    assert doc == json.loads((out / "summary.json").read_text())
+    (out / "events.csv").write_text("not a table at all\n")
+    with pytest.raises(FormatError, match="events.csv: SHA-256 differs"):
+        read_night_summary(out)
+    assert read_night_summary(out, verify=False)["plms_index"] == doc["plms_index"]
