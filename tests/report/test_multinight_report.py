@@ -338,6 +338,13 @@ def test_malformed_files_are_named_with_their_line(series, tmp_path, capsys):
     events = (series[0] / "events.csv").read_text().splitlines()
     events[2] = events[2].replace("True", "maybe", 1).replace("False", "maybe", 1)
     (bad / "events.csv").write_text("\n".join(events) + "\n")
+    # the summary records the checksum of events.csv: the change is caught before the parse
+    err = _fails([str(bad), "--out", str(out)], capsys)
+    assert f"{bad / 'events.csv'}: SHA-256 differs from the one recorded in summary.json" in err
+    # a folder without checksums (an earlier release) gets to the parse, which names the line
+    doc = json.loads((bad / "summary.json").read_text())
+    del doc["files"]
+    (bad / "summary.json").write_text(json.dumps(doc))
     err = _fails([str(bad), "--out", str(out)], capsys)
     assert f"{bad / 'events.csv'}, line 3" in err and "maybe" in err
     (bad / "events.csv").write_text("onset_s,duration_s\n1.0,2.0\n")
