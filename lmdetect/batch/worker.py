@@ -6,8 +6,9 @@ the error and its traceback). It never raises for a bad night, so one corrupt fi
 cohort. Nothing here needs the parent process: it runs the same in a local process pool and on a
 Dask worker on another machine.
 
-Resumability: a night is skipped when its ``summary.json`` (written last, so its presence marks a
-complete set of outputs) records the same input SHA-256, config hash, lmdetect ``major.minor``
+Resumability: a night is skipped when its folder reads back whole (``summary.json``, written
+last, so its presence marks a complete set of outputs, and every file it lists with the SHA-256
+it records) and the summary records the same input SHA-256, config hash, lmdetect ``major.minor``
 version and side-file checksums, and, when reports are asked for, ``report.html`` exists.
 """
 
@@ -221,7 +222,21 @@ def _load_summary_file(path: Path) -> dict[str, Any] | None:
 
 
 def _load_summary(night_dir: Path) -> dict[str, Any] | None:
-    return _load_summary_file(night_dir / "summary.json")
+    """The night's summary when its folder reads back whole, else None (the night is processed again).
+
+    Whole: ``summary.json`` is a night summary this release reads and every file it lists is
+    there with the SHA-256 it records (:func:`lmdetect.results.night_folder.read_night_summary`).
+    """
+    from ..errors import LmdetectError
+    from ..results.night_folder import read_night_summary
+
+    if not (night_dir / "summary.json").is_file():
+        return None
+    try:
+        return read_night_summary(night_dir)
+    except (LmdetectError, OSError) as exc:
+        log.warning("%s: earlier outputs fail their check, processing the night again: %s", night_dir.name, exc)
+        return None
 
 
 def _is_complete(doc: Mapping[str, Any] | None, job: NightJob, sha: str, sidecars: Mapping[str, str]) -> bool:

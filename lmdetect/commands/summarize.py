@@ -37,8 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_force(p)
     p.add_argument("--labels", type=Path,
                    help="CSV with columns night,pad (pad / no-pad) overriding the pad-night rule per night")
-    p.add_argument("--metric", default="PLMS/h", help="night-table column compared between pad and no-pad nights "
-                   "(default PLMS/h)")
+    p.add_argument("--metric", default="plms_per_h",
+                   help="night-table column compared between pad and no-pad nights, by its id "
+                   "(default plms_per_h, i.e. PLMS/h; see docs/multinight.md)")
     p.add_argument("--n-boot", type=int, default=10_000, help="bootstrap resamples (default 10000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
     p.add_argument("--no-report", action="store_true", help="write the tables only, no multinight.html")
@@ -58,6 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..outputs import summarize_nights
+    from ..summary.multinight import COLUMNS_BEFORE
     from ._outputs import check_output_folder
 
     check_output_folder(args.out, args.force)
@@ -67,12 +69,17 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--seed must be >= 0, got {args.seed}")
     if args.washout_days < 0:
         raise ConfigError(f"--washout-days must be >= 0, got {args.washout_days}")
+    metric = args.metric
+    if COLUMNS_BEFORE.get(metric, metric) != metric:  # a column name of earlier releases
+        metric = COLUMNS_BEFORE[metric]
+        print(f"lmdetect summarize: --metric {args.metric!r} is deprecated, use --metric {metric}", file=sys.stderr)
+        args.metric = metric
     report = not args.no_report
     if report and any(importlib.util.find_spec(m) is None for m in ("matplotlib", "jinja2")):
         print("lmdetect summarize: report skipped (install lmdetect[report])", file=sys.stderr)
         report = False
     extra = _condition_outputs(args, report)
-    res = summarize_nights(args.dirs, args.out, labels=args.labels, metric=args.metric, n_boot=args.n_boot,
+    res = summarize_nights(args.dirs, args.out, labels=args.labels, metric=metric, n_boot=args.n_boot,
                            seed=args.seed, report=report, extra_outputs=extra)
     _remove_stale_conditions(args.out, res.files)
     c = res.summary.comparison
@@ -81,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         return "n/a" if v is None else f"{v:.{d}f}"
 
     print(
-        f"{len(res.summary.table)} nights ({c.n_pad} pad, {c.n_no_pad} no-pad); {c.column} pad / no-pad ratio "
+        f"{len(res.summary.table)} nights ({c.n_pad} pad, {c.n_no_pad} no-pad); {c.label} pad / no-pad ratio "
         f"{fmt(c.ratio)} ({100 * c.confidence:g} % CI {fmt(c.ci_low)} to {fmt(c.ci_high)})"
     )
     for caution in res.summary.cautions:

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from .._atomic import atomic_write_text
 from ..results.conditions import ConditionAnalysis
 from ..summary.conditions import BeforeAfter, CohortEffects
-from ..summary.multinight import MIN_NIGHTS_PER_GROUP
+from ..summary.multinight import MIN_NIGHTS_PER_GROUP, PARTICIPANT_COLUMN
 from ._templates import environment
 from .figures import figure_to_png, png_data_uri
 from .methods import ACTIGRAPHY_NOTE
@@ -153,8 +153,8 @@ def render_conditions_report(analysis: ConditionAnalysis, doc: Mapping[str, Any]
     cautions += [c for b in analysis.before_after for c in b.cautions]
     if analysis.cohort is not None:
         cautions += list(analysis.cohort.cautions)
-    participants = sorted({p for p in analysis.table["Participant"].astype(str) if p}) \
-        if "Participant" in analysis.table.columns else []
+    participants = sorted({p for p in analysis.table[PARTICIPANT_COLUMN].astype(str) if p}) \
+        if PARTICIPANT_COLUMN in analysis.table.columns else []
     return environment().get_template("conditions.html.jinja").render(
         title=title or "Conditions: " + ", ".join([*doc["conditions"], *(b["name"] for b in doc["before_after"])]),
         version=__version__,

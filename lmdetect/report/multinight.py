@@ -36,6 +36,7 @@ from .._atomic import atomic_write_text
 from .._versions import package_versions
 from ..results.multinight import NightFolder
 from ..summary.multinight import (
+    COLUMN_LABELS,
     DATE_COLUMN,
     EVIDENCE_COLUMN,
     MIN_NIGHTS_PER_GROUP,
@@ -47,6 +48,7 @@ from ..summary.multinight import (
     PadComparison,
     Trend,
 )
+from ..summary.metric_ids import METRIC_IDS
 from ..summary.night import NIGHT_METRIC_COLUMNS, format_metric, metric_value
 from ._templates import environment
 from .figures import COLORS, figure_to_png, png_data_uri
@@ -69,13 +71,13 @@ log = logging.getLogger(__name__)
 
 #: Night-table columns shown beside the timeline (the RestEaze row: sleep, PLM index, ...).
 KEY_COLUMNS: tuple[str, ...] = (
-    "TIB (h)",
-    "TST (h)",
-    "PLMS/h",
-    "PLMW/h",
-    "Periodicity index",
-    "IMI geometric mean (s)",
-    "Wear (h)",
+    "tib_h",
+    "tst_h",
+    "plms_per_h",
+    "plmw_per_h",
+    "periodicity_index",
+    "imi_geometric_mean_s",
+    "wear_h",
 )
 
 #: Colours of the two groups of nights.
@@ -84,7 +86,7 @@ GROUP_COLORS: dict[bool, str] = {True: COLORS["pad_log"], False: COLORS["clm"]}
 _H = 3600.0
 #: Libraries whose versions the report lists.
 _VERSIONED = ("numpy", "scipy", "pandas", "matplotlib", "jinja2")
-_DECIMALS = {c.label: c.decimals for c in NIGHT_METRIC_COLUMNS}
+_DECIMALS = {METRIC_IDS[c.key]: c.decimals for c in NIGHT_METRIC_COLUMNS}
 
 _REFERENCES = (
     "Trotti LM, Bliwise DL, Greer SA, et al. Correlates of PLMs variability over multiple nights and impact "
@@ -332,11 +334,11 @@ def plot_metric_trend(table: pd.DataFrame, trend: Trend, *, ax: Axes | None = No
         ax.plot(xs, b + trend.slope_per_night * xs, color="black", ls="--", lw=1, label="Theil-Sen trend")
     if len(x):
         ax.set_xticks(x, [d[5:] for d in table[DATE_COLUMN]], rotation=45, fontsize=7)
-    ax.set_ylabel(trend.column)
+    ax.set_ylabel(trend.label)
     top = np.nanmax(y) if np.isfinite(y).any() else 1.0
     ax.set_ylim(0, max(top, 1e-9) * 1.12)
     if not np.isfinite(y).any():
-        ax.text(0.5, 0.5, f"no {trend.column} values", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, f"no {trend.label} values", ha="center", va="center", transform=ax.transAxes)
     ax.legend(fontsize=7, frameon=False)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
@@ -365,7 +367,7 @@ def plot_pad_comparison(table: pd.DataFrame, comparison: PadComparison, *, axes:
     ax.set_xticks([0, 1], [f"no pad (n={comparison.n_no_pad})", f"pad (n={comparison.n_pad})"])
     ax.set_xlim(-0.6, 1.6)
     ax.set_ylim(0, max(np.nanmax(y) if np.isfinite(y).any() else 1.0, 1e-9) * 1.12)
-    ax.set_ylabel(comparison.column)
+    ax.set_ylabel(comparison.label)
     ax.set_title("nights by group (bar: mean)", fontsize=9)
     reps = comparison.replicates[np.isfinite(comparison.replicates)]
     if reps.size and comparison.ratio is not None:
@@ -376,7 +378,7 @@ def plot_pad_comparison(table: pd.DataFrame, comparison: PadComparison, *, axes:
                 bx.axvline(v, color="black", ls="--", lw=1)
         bx.axvline(comparison.ratio, color=COLORS["plm"], lw=2)
         bx.axvline(1.0, color="#777777", ls=":", lw=1)
-        bx.set_xlabel(f"ratio of mean {comparison.column}, pad / no pad")
+        bx.set_xlabel(f"ratio of mean {comparison.label}, pad / no pad")
         bx.set_ylabel("bootstrap resamples")
         bx.set_title(f"{comparison.n_boot} resamples: ratio (orange), {100 * comparison.confidence:g} % interval (dashed)",
                      fontsize=9)
@@ -503,6 +505,7 @@ def _context(
         "id_columns": [c for c in TABLE_ID_COLUMNS],
         "key_columns": [c for c in KEY_COLUMNS if c in columns],
         "decimals": decimals,
+        "headers": {c: COLUMN_LABELS.get(c, c) for c in columns},
         "td": _td,
         "stat": _stat_function(doc),
         "averages": [(k, label, counts[k], summary.averages[k]) for k, label in avg_labels],

@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..summary.metric_ids import METRIC_IDS
 from ..summary.night import NIGHT_METRIC_COLUMNS
 from .night_summary import NightSummary
 
@@ -32,43 +33,9 @@ __all__ = [
     "cohort_dtypes",
 ]
 
-#: ``summary.json`` key (dotted for nested sections) -> cohort column, in table order.
-COHORT_METRIC_COLUMNS: dict[str, str] = {
-    "recording_start": "recording_start",
-    "device_id": "device_id",
-    "side": "side",
-    "rule_set": "rule_set",
-    "sleep_source": "sleep_source",
-    "sleep_period_source": "sleep_period_source",
-    "tib_h": "tib_h",
-    "tst_h": "tst_h",
-    "wake_h": "wake_h",
-    "plms_index": "plms_per_h",
-    "plmw_index": "plmw_per_h",
-    "clm_index": "clm_per_h",
-    "clmw_index": "clmw_per_h",
-    "plm_index_tib": "plm_tib_per_h",
-    "plmnr_index": "plmsnr_per_h",
-    "plms_arousal_index": "plms_arousal_per_h",
-    "n_plms": "n_plms",
-    "n_plmw": "n_plmw",
-    "n_clm": "n_clm",
-    "n_series": "n_series",
-    "periodicity_index": "periodicity_index",
-    "plm_clm_ratio": "plm_clm_ratio",
-    "imi_geometric_mean_s": "imi_geometric_mean_s",
-    "imi_median_s": "imi_median_s",
-    "context.rls.inside.plm_per_h": "rls_inside_plm_per_h",
-    "context.rls.outside.plm_per_h": "rls_outside_plm_per_h",
-    "context.pad.windows.before.plm_per_h": "pad_before_plm_per_h",
-    "context.pad.windows.after_end.plm_per_h": "pad_after_end_plm_per_h",
-    "context.pad.agreement.jaccard": "pad_agreement_jaccard",
-    "quality.wear_h": "wear_h",
-    "quality.gap_total_s": "gap_total_s",
-    "quality.n_backfilled": "n_backfilled",
-    "quality.noise_floor_mg": "noise_floor_mg",
-    "quality.onset_threshold_mg": "onset_threshold_mg",
-}
+#: ``summary.json`` key (dotted for nested sections) -> cohort column, in table order: the metric
+#: ids of :mod:`lmdetect.summary.metric_ids`, the same names as the multi-night table's.
+COHORT_METRIC_COLUMNS: dict[str, str] = dict(METRIC_IDS)
 
 #: Earlier cohort column (the report's display label) -> cohort column.
 COLUMNS_BEFORE: dict[str, str] = {c.label: COHORT_METRIC_COLUMNS[c.key] for c in NIGHT_METRIC_COLUMNS}

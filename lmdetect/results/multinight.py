@@ -7,17 +7,20 @@
 place when every file succeeded):
 
 ``multinight.csv``, ``multinight.parquet``
-    One row per night (:func:`lmdetect.summary.multinight.multinight_table`); the column names are
-    those of the HTML report.
+    One row per night (:func:`lmdetect.summary.multinight.multinight_table`); the columns are
+    snake_case ids with units (``plms_per_h``), the names of the cohort table; the HTML report
+    shows their display labels (``PLMS/h``).
 ``multinight.json``
     The statistics (trends, averages, pad vs no-pad ratio with its bootstrap interval and method,
-    cautions) and each night's provenance.
+    cautions), keyed by the same column ids, and each night's provenance.
 ``multinight.html``
     The self-contained multi-night report, when a renderer is given (:mod:`lmdetect.report`
     renders it; this module never imports the report package).
 
 A night folder holds ``summary.json`` (required) and ``events.csv`` / ``epochs.csv`` (used for
-the multi-night timeline when present). :func:`find_night_folders` also accepts a batch output
+the multi-night timeline when present); each is read by
+:func:`lmdetect.results.night_folder.read_night_folder`, which checks the SHA-256 the summary
+records for every file of the folder. :func:`find_night_folders` also accepts a batch output
 folder and finds the night folders below it.
 
 A labels file is a CSV with a ``night`` and a ``pad`` column::
@@ -35,7 +38,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import functools
 import json
 import logging
 import os
@@ -45,20 +47,18 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from .._atomic import atomic_path, atomic_write_text
 from .._files import sha256_file_or_none
 from ..errors import FormatError, LmdetectError
 from ..summary.multinight import (
     DEFAULT_METRIC,
+    NIGHT_COLUMN,
     MultiNightSummary,
     multinight_summary,
     multinight_table,
     night_date,
 )
-from .night_summary import NightSummary, SummarySchemaError
+from .night_folder import NightFolder, read_night_folder  # re-exported: the folders summarize reads
 from .summary_json import to_jsonable
 
 __all__ = [
@@ -89,43 +89,6 @@ log = logging.getLogger(__name__)
 
 _TRUE = frozenset({"pad", "yes", "y", "true", "1"})
 _FALSE = frozenset({"no-pad", "no_pad", "nopad", "no pad", "no", "n", "false", "0"})
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class NightFolder:
-    """One processed night as read from its folder.
-
-    Attributes
-    ----------
-    path
-        The folder.
-    summary
-        The ``summary.json`` document (:attr:`night` is its typed form).
-    events
-        ``events.csv`` (onset_s, duration_s, is_clm, in_plm_series) or None when absent.
-    epochs
-        ``epochs.csv`` (onset_s, duration_s, stage, observed) or None when absent.
-    """
-
-    path: Path
-    summary: dict[str, Any]
-    events: pd.DataFrame | None
-    epochs: pd.DataFrame | None
-
-    @functools.cached_property
-    def night(self) -> NightSummary:
-        """The summary, typed (:class:`lmdetect.results.night_summary.NightSummary`)."""
-        return NightSummary.from_dict(self.summary)
-
-    @property
-    def night_id(self) -> str:
-        """The batch night id when the night came from ``lmdetect batch``, else the folder name."""
-        nid = self.night.batch.night_id
-        return str(nid) if nid else self.path.name
-
-    @property
-    def participant(self) -> str:
-        return str(self.night.batch.participant or "")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,105 +136,6 @@ def find_night_folders(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
             seen[key] = f
             out.append(f)
     return out
-
-
-def _read_summary(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FormatError(path, "missing: not an `lmdetect process` output folder") from None
-    except UnicodeDecodeError:
-        raise FormatError(path, "not UTF-8 text") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FormatError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
-    if not isinstance(doc, dict):
-        raise FormatError(path, f"expected a JSON object, got {type(doc).__name__}")
-    if not isinstance(doc.get("recording_start"), str):
-        raise FormatError(path, "no recording_start: not a night summary written by `lmdetect process`")
-    try:
-        NightSummary.from_dict(doc)  # checks the schema version
-    except SummarySchemaError as exc:
-        raise FormatError(path, str(exc)) from None
-    return doc
-
-
-def _bool_column(path: Path, table: pd.DataFrame, col: str) -> np.ndarray:
-    text = table[col].astype("str").str.strip().str.lower()
-    good = text.isin(["true", "false", "1", "0"])
-    if not good.all():
-        i = int(np.flatnonzero(~good.to_numpy())[0])
-        raise FormatError(path, f"column {col}: {table[col].iloc[i]!r} is not True/False", line=i + 2)
-    return text.isin(["true", "1"]).to_numpy()
-
-
-def _number_column(path: Path, table: pd.DataFrame, col: str) -> np.ndarray:
-    x = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(x)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise FormatError(path, f"column {col}: {table[col].iloc[i]!r} is not a number", line=i + 2)
-    return x
-
-
-def _read_table(path: Path, required: Sequence[str], optional: Sequence[str] = ()) -> pd.DataFrame | None:
-    if not path.is_file():
-        log.info("%s not found; the timeline row of this night stays empty", path)
-        return None
-    try:
-        table = pd.read_csv(path, dtype="str", keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise FormatError(path, "empty file (no header)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise FormatError(path, f"not a readable CSV table ({exc})") from None
-    missing = [c for c in required if c not in table.columns]
-    if missing:
-        raise FormatError(path, f"missing column(s) {', '.join(missing)}", line=1)
-    return table.loc[:, [c for c in (*required, *optional) if c in table.columns]]
-
-
-def _read_events(path: Path) -> pd.DataFrame | None:
-    t = _read_table(path, ("onset_s", "duration_s", "in_plm_series"), ("is_clm",))
-    if t is None:
-        return None
-    plm = _bool_column(path, t, "in_plm_series")
-    return pd.DataFrame(
-        {
-            "onset_s": _number_column(path, t, "onset_s"),
-            "duration_s": _number_column(path, t, "duration_s"),
-            "is_clm": _bool_column(path, t, "is_clm") if "is_clm" in t.columns else plm,
-            "in_plm_series": plm,
-        }
-    )
-
-
-def _read_epochs(path: Path) -> pd.DataFrame | None:
-    t = _read_table(path, ("onset_s", "duration_s", "stage"), ("observed",))
-    if t is None:
-        return None
-    return pd.DataFrame(
-        {
-            "onset_s": _number_column(path, t, "onset_s"),
-            "duration_s": _number_column(path, t, "duration_s"),
-            "stage": t["stage"].astype("str").to_numpy(),
-            "observed": _bool_column(path, t, "observed") if "observed" in t.columns else np.ones(len(t), bool),
-        }
-    )
-
-
-def read_night_folder(path: str | os.PathLike[str]) -> NightFolder:
-    """Read ``summary.json`` and, when present, ``events.csv`` and ``epochs.csv`` of one night folder.
-
-    Raises
-    ------
-    FormatError
-        ``summary.json`` missing or not a night summary, or a malformed ``events.csv`` /
-        ``epochs.csv`` (the message names the file and line).
-    """
-    folder = Path(path)
-    summary = _read_summary(folder / "summary.json")
-    return NightFolder(folder, summary, _read_events(folder / "events.csv"), _read_epochs(folder / "epochs.csv"))
 
 
 def read_night_folders(paths: Iterable[str | os.PathLike[str]]) -> list[NightFolder]:
@@ -399,19 +263,19 @@ def multinight_document(
 
     by_label = dict(zip(nights, folders, strict=True))
     prov = []
-    for night in summary.table["Night"]:
+    for night in summary.table[NIGHT_COLUMN]:
         f = by_label[night]
-        s = f.summary
+        s = f.night
         prov.append(
             {
                 "night": night,
                 "folder": str(f.path),
-                "input_file": s.get("input_file"),
-                "input_sha256": s.get("input_sha256"),
+                "input_file": s.input_file,
+                "input_sha256": s.input_sha256,
                 "summary_sha256": sha256_file_or_none(f.path / "summary.json"),
-                "config_hash": s.get("config_hash"),
-                "rule_set": s.get("rule_set"),
-                "lmdetect_version": s.get("lmdetect_version"),
+                "config_hash": s.config_hash,
+                "rule_set": s.rule_set,
+                "lmdetect_version": s.lmdetect_version,
             }
         )
     doc: dict[str, Any] = {"lmdetect_version": __version__}
@@ -501,7 +365,7 @@ def write_multinight_folder(
     summary = multinight_summary(table, metric=metric, n_boot=n_boot, seed=seed, confidence=confidence)
     doc = multinight_document(summary, folders, nights, labels_file=labels)
     by_label = dict(zip(nights, folders, strict=True))
-    ordered = {n: by_label[n] for n in table["Night"]}
+    ordered = {n: by_label[n] for n in table[NIGHT_COLUMN]}
     out = Path(out_dir)
     html = None if render is None else render(summary, ordered, doc, out)
     extra = {} if extra_outputs is None else extra_outputs(summary, ordered)

@@ -242,14 +242,18 @@ class Quality(Section):
     n_gaps: int | None = None
     gap_total_s: float | None = None
     n_backfilled: int | None = None
+    n_spikes_removed: int | None = None
     nonwear_h: float | None = None
     wear_h: float | None = None
     clock_source: str | None = None
     clock_drift_ppm: float | None = None
     grid_fs_hz: float | None = None
     masked_pad_h: float | None = None
+    vibration_removed_h: float | None = None
     noise_floor_mg: float | None = None
+    noise_rms_mg: float | None = None
     onset_threshold_mg: float | None = None
+    detection_limited: bool | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -299,6 +303,9 @@ class NightSummary(Section):
     input_file: str | None = None
     input_sha256: str | None = None
     rule_set: str | None = None
+    #: SHA-256 of every other file of the night folder, by file name (written with the folder;
+    #: checked by :func:`lmdetect.results.night_folder.read_night_folder`)
+    files: dict[str, str] | None = None
     # the night
     recording_start: str | None = None
     device_id: str | None = None
@@ -306,6 +313,8 @@ class NightSummary(Section):
     sleep_source: str | None = None
     sleep_period_source: str | None = None
     tib_source: str | None = None
+    sleep_diary_overruled: int | None = None
+    sleep_diary_check: dict[str, Any] | None = None
     tib_start_s: float | None = None
     tib_end_s: float | None = None
     tib_h: float | None = None
@@ -349,6 +358,7 @@ class NightSummary(Section):
     n_rls_episodes: int | None = None
     n_pad_logged: int | None = None
     n_vibration_detected: int | None = None
+    pad_measurement: list[Any] | None = None
     # sections
     quality: Quality = dataclasses.field(default_factory=Quality)
     recording: RecordingInfo = dataclasses.field(default_factory=RecordingInfo)

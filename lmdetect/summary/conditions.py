@@ -288,12 +288,12 @@ def compare_conditions(
 
 
 def night_dates(table: pd.DataFrame) -> NDArray[np.datetime64]:
-    """Each night's evening date: a ``Date`` / ``night_date`` column, else ``recording_start`` - 12 h.
+    """Each night's evening date: a ``date`` / ``night_date`` column, else ``recording_start`` - 12 h.
 
     ``recording_start`` is taken in its own time zone (the cohort table stores UTC, where a night
     starting 22:00-02:00 local stays on its evening for offsets within +-10 h).
     """
-    for col in ("night_date", "Date"):
+    for col in ("night_date", "date", "Date"):
         if col in table.columns:
             d = pd.to_datetime(table[col], errors="coerce")
             break

@@ -4,9 +4,12 @@ Pure: night summaries (the ``summary.json`` documents of ``lmdetect process``) i
 frozen result objects out. Reading folders and drawing the report live in
 :mod:`lmdetect.results.multinight` and :mod:`lmdetect.report.multinight`.
 
-The night table has one row per night: :data:`TABLE_ID_COLUMNS` then the display columns of
-:func:`lmdetect.summary.night.night_metrics_row` (``PLMS/h``, ``Periodicity index``, ...), so a
-number carries the same name in the per-night report, the cohort table and here.
+The night table has one row per night: :data:`TABLE_ID_COLUMNS` then the night metrics of
+:data:`lmdetect.summary.night.NIGHT_METRIC_COLUMNS`, named by their stable snake_case ids with
+units (:mod:`lmdetect.summary.metric_ids`: ``plms_per_h``, ``periodicity_index``, ...), the same
+column names as the cohort table. The statistics are keyed by the same ids; display labels
+(``PLMS/h``) appear in the reports only (:func:`lmdetect.summary.metric_ids.metric_label`).
+:data:`COLUMNS_BEFORE` lists the names of earlier releases (the display labels).
 
 **Pad nights.** A night counts as a pad night when its summary shows any vibration-pad use: a
 logged session (``n_pad_logged > 0`` or ``context.pad_logged_h > 0``) or one detected in the
@@ -26,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,7 +39,8 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from ..errors import ConfigError, LmdetectError
-from .night import NIGHT_METRIC_COLUMNS, metric_value, night_metrics_row
+from .metric_ids import ID_BY_LABEL, METRIC_IDS, metric_label
+from .night import NIGHT_METRIC_COLUMNS, metric_value
 
 __all__ = [
     "NIGHT_COLUMN",
@@ -44,6 +49,9 @@ __all__ = [
     "PAD_COLUMN",
     "EVIDENCE_COLUMN",
     "TABLE_ID_COLUMNS",
+    "COLUMNS_BEFORE",
+    "COLUMN_LABELS",
+    "column_id",
     "MIN_NIGHTS_PER_GROUP",
     "DEFAULT_METRIC",
     "TREND_METRICS",
@@ -62,25 +70,45 @@ __all__ = [
     "multinight_summary",
 ]
 
-NIGHT_COLUMN = "Night"
-PARTICIPANT_COLUMN = "Participant"
-DATE_COLUMN = "Date"
-PAD_COLUMN = "Pad night"
-EVIDENCE_COLUMN = "Pad evidence"
+NIGHT_COLUMN = "night"
+PARTICIPANT_COLUMN = "participant"
+DATE_COLUMN = "date"
+PAD_COLUMN = "pad_night"
+EVIDENCE_COLUMN = "pad_evidence"
 
-#: The leading columns of the night table; the night's display metrics follow.
+#: The leading columns of the night table; the night's metrics follow, by id.
 TABLE_ID_COLUMNS: tuple[str, ...] = (NIGHT_COLUMN, PARTICIPANT_COLUMN, DATE_COLUMN, PAD_COLUMN, EVIDENCE_COLUMN)
+
+#: Column (and statistics key) of earlier releases -> its name now.
+COLUMNS_BEFORE: dict[str, str] = {
+    "Night": NIGHT_COLUMN,
+    "Participant": PARTICIPANT_COLUMN,
+    "Date": DATE_COLUMN,
+    "Pad night": PAD_COLUMN,
+    "Pad evidence": EVIDENCE_COLUMN,
+    **ID_BY_LABEL,
+}
+
+#: Display label of each table column (the reports' headers).
+COLUMN_LABELS: dict[str, str] = {
+    NIGHT_COLUMN: "Night",
+    PARTICIPANT_COLUMN: "Participant",
+    DATE_COLUMN: "Date",
+    PAD_COLUMN: "Pad night",
+    EVIDENCE_COLUMN: "Pad evidence",
+    **{METRIC_IDS[c.key]: c.label for c in NIGHT_METRIC_COLUMNS},
+}
 
 #: Nights per condition below which a within-person comparison gets a caution (Trotti et al.,
 #: Sleep Med 2009: with 5 random nights at least one crossed PLMS index 5/10/15 per h in
 #: 91/81/63 % of cases, against 70/52/34 % of single nights).
 MIN_NIGHTS_PER_GROUP = 5
 
-#: The metric compared between pad and no-pad nights by default.
-DEFAULT_METRIC = "PLMS/h"
+#: The metric compared between pad and no-pad nights by default (PLMS/h).
+DEFAULT_METRIC = "plms_per_h"
 
-#: Metrics whose night-to-night trend the report shows.
-TREND_METRICS: tuple[str, ...] = ("PLMS/h", "Periodicity index")
+#: Metrics whose night-to-night trend the report shows (PLMS/h, periodicity index).
+TREND_METRICS: tuple[str, ...] = ("plms_per_h", "periodicity_index")
 
 #: The pad-night rule in words (shown in the report and docs).
 PAD_RULE = (
@@ -88,6 +116,20 @@ PAD_RULE = (
     "pad log (n_pad_logged > 0, or logged pad time > 0) or found in the acceleration "
     "(n_vibration_detected > 0, or detected pad time > 0). A labels file overrides this per night."
 )
+
+
+def column_id(name: str) -> str:
+    """The column ``name`` stands for: a column as it is; a name of earlier releases (``PLMS/h``,
+    :data:`COLUMNS_BEFORE`) mapped to its id with a :class:`DeprecationWarning`."""
+    new = COLUMNS_BEFORE.get(name)
+    if new is None or new == name:
+        return name
+    warnings.warn(
+        f"the night-table column {name!r} is now named {new!r}; the old name will stop working in a later release",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return new
 
 
 def _positive(summary: Mapping[str, Any], key: str) -> bool:
@@ -144,9 +186,9 @@ def multinight_table(
     summaries
         ``summary.json`` documents, one per night.
     nights
-        A unique label per night (``Night`` column).
+        A unique label per night (``night`` column).
     participants
-        Participant per night (``Participant`` column); default: the ``batch.participant`` of the
+        Participant per night (``participant`` column); default: the ``batch.participant`` of the
         summary when present, else empty.
     pad_labels
         Per night True (pad night), False (no-pad night) or None (decide by :data:`PAD_RULE`).
@@ -154,10 +196,11 @@ def multinight_table(
     Returns
     -------
     DataFrame
-        Columns :data:`TABLE_ID_COLUMNS` (``Date`` as ``YYYY-MM-DD`` text, ``Pad night`` bool,
-        ``Pad evidence`` one of ``log``, ``signal``, ``log+signal``, ``none`` or ``label``), then
-        the labels of :data:`lmdetect.summary.night.NIGHT_METRIC_COLUMNS`: measures as float64
-        (NaN when not available), counts as nullable Int64, text as strings.
+        Columns :data:`TABLE_ID_COLUMNS` (``date`` as ``YYYY-MM-DD`` text, ``pad_night`` bool,
+        ``pad_evidence`` one of ``log``, ``signal``, ``log+signal``, ``none`` or ``label``), then
+        the metric ids (:data:`lmdetect.summary.metric_ids.METRIC_IDS`) of
+        :data:`lmdetect.summary.night.NIGHT_METRIC_COLUMNS`: measures as float64 (NaN when not
+        available), counts as nullable Int64, text as strings.
     """
     n = len(summaries)
     if len(nights) != n:
@@ -185,22 +228,23 @@ def multinight_table(
             PAD_COLUMN: (evidence != "none") if label is None else bool(label),
             EVIDENCE_COLUMN: evidence if label is None else "label",
         }
-        row.update(night_metrics_row(summary))
+        row.update({METRIC_IDS[c.key]: metric_value(summary, c.key) for c in NIGHT_METRIC_COLUMNS})
         rows.append(row)
         starts.append((start.astimezone(dt.UTC), night))
     order = sorted(range(n), key=lambda k: starts[k])
-    columns = list(TABLE_ID_COLUMNS) + [c.label for c in NIGHT_METRIC_COLUMNS]
+    columns = list(TABLE_ID_COLUMNS) + [METRIC_IDS[c.key] for c in NIGHT_METRIC_COLUMNS]
     table = pd.DataFrame.from_records([rows[k] for k in order], columns=columns)
     for c in NIGHT_METRIC_COLUMNS:
+        name = METRIC_IDS[c.key]
         if c.group == "night":
-            table[c.label] = table[c.label].map(lambda v: "" if v is None else str(v)).astype("str")
+            table[name] = table[name].map(lambda v: "" if v is None else str(v)).astype("str")
             continue
-        x = pd.to_numeric(table[c.label], errors="coerce").astype("float64")
+        x = pd.to_numeric(table[name], errors="coerce").astype("float64")
         whole = x.dropna()
         if c.decimals is None and len(whole) and bool((whole == np.round(whole)).all()):
-            table[c.label] = x.astype("Int64")  # counts stay integers, missing ones <NA>
+            table[name] = x.astype("Int64")  # counts stay integers, missing ones <NA>
         else:
-            table[c.label] = x
+            table[name] = x
     for col in (NIGHT_COLUMN, PARTICIPANT_COLUMN, DATE_COLUMN, EVIDENCE_COLUMN):
         table[col] = table[col].astype("str")
     table[PAD_COLUMN] = table[PAD_COLUMN].astype(bool)
@@ -209,7 +253,7 @@ def multinight_table(
 
 def numeric_columns(table: pd.DataFrame) -> list[str]:
     """The metric columns of a night table that hold numbers."""
-    return [c.label for c in NIGHT_METRIC_COLUMNS if c.group != "night" and c.label in table.columns]
+    return [METRIC_IDS[c.key] for c in NIGHT_METRIC_COLUMNS if c.group != "night" and METRIC_IDS[c.key] in table.columns]
 
 
 def _finite(values: pd.Series) -> NDArray[np.float64]:
@@ -235,7 +279,7 @@ def table_cautions(table: pd.DataFrame) -> list[str]:
             f"The nights come from {len(who)} participants ({', '.join(who)}): trends and the pad comparison "
             "pool them, so they mix differences between people with differences between nights."
         )
-    rules = sorted({r for r in table.get("Rules", pd.Series([], dtype=str)).tolist() if r})
+    rules = sorted({r for r in table.get("rule_set", pd.Series([], dtype=str)).tolist() if r})
     if len(rules) > 1:
         out.append(f"The nights were scored with different rule sets ({', '.join(rules)}); their indices differ in definition.")
     dates = table[DATE_COLUMN]
@@ -255,7 +299,9 @@ class Trend:
     Attributes
     ----------
     column
-        The metric (a night-table column).
+        The metric (a night-table column id, e.g. ``plms_per_h``).
+    label
+        Its display label (``PLMS/h``).
     n_nights
         Nights with a value.
     mean, sd, cv
@@ -271,6 +317,7 @@ class Trend:
     """
 
     column: str
+    label: str
     n_nights: int
     mean: float | None
     sd: float | None
@@ -300,6 +347,7 @@ def metric_trend(table: pd.DataFrame, column: str) -> Trend:
 
     The slope is robust to a single odd night, which least squares is not (Sen 1968).
     """
+    column = column_id(column)
     if column not in table.columns:
         raise ConfigError(f"no column {column!r} in the night table; numeric columns are {', '.join(numeric_columns(table))}")
     y_all = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=np.float64)
@@ -316,6 +364,7 @@ def metric_trend(table: pd.DataFrame, column: str) -> Trend:
         slope, low, high = _num(r.slope), _num(r.low_slope), _num(r.high_slope)
     return Trend(
         column=column,
+        label=metric_label(column),
         n_nights=n,
         mean=mean,
         sd=sd,
@@ -339,7 +388,9 @@ class PadComparison:
     Attributes
     ----------
     column
-        The metric compared (default ``PLMS/h``).
+        The metric compared (a night-table column id; default ``plms_per_h``).
+    label
+        Its display label (``PLMS/h``).
     n_pad, n_no_pad
         Nights with a value in each group.
     n_excluded
@@ -365,6 +416,7 @@ class PadComparison:
     """
 
     column: str
+    label: str
     n_pad: int
     n_no_pad: int
     n_excluded: int
@@ -384,7 +436,7 @@ class PadComparison:
     def method(self) -> str:
         """The method in one paragraph, with this comparison's settings."""
         return (
-            f"Ratio of the mean {self.column} of pad nights to that of no-pad nights. Its "
+            f"Ratio of the mean {self.label} of pad nights to that of no-pad nights. Its "
             f"{100 * self.confidence:g} % confidence interval is the percentile interval of "
             f"{self.n_boot} bootstrap resamples (Efron & Tibshirani, An Introduction to the Bootstrap, 1993): "
             "each resample draws nights with replacement within each group, keeping the group sizes, and "
@@ -424,7 +476,8 @@ def pad_comparison(
     table
         A night table (:func:`multinight_table`).
     column
-        Numeric column to compare; nights where it is missing are left out.
+        Numeric column to compare (a metric id; a display label of earlier releases is mapped to
+        its id with a DeprecationWarning); nights where it is missing are left out.
     n_boot
         Bootstrap resamples (>= 100).
     seed
@@ -436,8 +489,10 @@ def pad_comparison(
     -------
     PadComparison
     """
+    column = column_id(column)
     if column not in numeric_columns(table):
         raise ConfigError(f"cannot compare {column!r}; numeric columns are {', '.join(numeric_columns(table))}")
+    label = metric_label(column)
     if not (isinstance(n_boot, int) and n_boot >= 100):
         raise ConfigError(f"n_boot must be an integer >= 100, got {n_boot!r}")
     if not (isinstance(seed, int) and seed >= 0):
@@ -455,7 +510,7 @@ def pad_comparison(
             cautions.append(_too_few(n, what))
     n_excluded = int((~ok).sum())
     if n_excluded:
-        cautions.append(f"{n_excluded} night{'s' if n_excluded != 1 else ''} without a {column} value left out.")
+        cautions.append(f"{n_excluded} night{'s' if n_excluded != 1 else ''} without a {label} value left out.")
     mean_p = float(xp.mean()) if n_p else None
     mean_n = float(xn.mean()) if n_n else None
     ratio = ci_low = ci_high = None
@@ -465,7 +520,7 @@ def pad_comparison(
         if mean_n > 0:
             ratio = mean_p / mean_n
         else:
-            cautions.append(f"The no-pad nights have a mean {column} of 0: the ratio is not defined.")
+            cautions.append(f"The no-pad nights have a mean {label} of 0: the ratio is not defined.")
         if n_p >= 2 and n_n >= 2:
             rng = np.random.default_rng(seed)
             # resample nights within each group, group sizes kept
@@ -490,9 +545,10 @@ def pad_comparison(
         elif n_p and n_n:
             cautions.append("A confidence interval needs at least 2 nights in each group.")
     if not n_p or not n_n:
-        cautions.append(f"No {'pad' if not n_p else 'no-pad'} nights with a {column} value: nothing to compare.")
+        cautions.append(f"No {'pad' if not n_p else 'no-pad'} nights with a {label} value: nothing to compare.")
     return PadComparison(
         column=column,
+        label=metric_label(column),
         n_pad=n_p,
         n_no_pad=n_n,
         n_excluded=n_excluded,
@@ -575,6 +631,7 @@ def multinight_summary(
     """
     if len(table) == 0:
         raise ConfigError("no nights to summarise")
+    metric = column_id(metric)
     comparison = pad_comparison(table, metric, n_boot=n_boot, seed=seed, confidence=confidence)
     names = list(dict.fromkeys([*TREND_METRICS, metric]))
     trends = {m: metric_trend(table, m) for m in names if m in table.columns}

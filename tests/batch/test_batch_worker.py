@@ -103,3 +103,18 @@ def test_worker_with_other_lmdetect_code_refuses_the_night(sim_nights, tmp_path)
     out = run_night_job(job)
     assert out.status == "failed" and "worker runs different lmdetect code" in out.error
     assert not (tmp_path / "nights" / "P" / "n").exists()
+
+
+@pytest.mark.parametrize("name", ["events.csv", "epochs.csv"])
+def test_a_changed_output_file_reprocesses_the_night(sim_nights, tmp_path, name, caplog):
+    job = job_for(sim_nights[0], tmp_path)
+    first = run_night_job(job)
+    assert first.status == "done", first.traceback
+    path = tmp_path / "nights" / "P" / "n" / name
+    original = path.read_bytes()
+    path.write_bytes(original.replace(b"\n", b"\r\n", 1))  # still a readable table, another file
+    again = run_night_job(job)
+    assert again.status == "done" and dict(again.row) == dict(first.row)
+    assert path.read_bytes() == original  # written anew
+    assert any(name in r.getMessage() and "fail their check" in r.getMessage() for r in caplog.records)
+    assert run_night_job(job).status == "skipped"

@@ -15,6 +15,7 @@ from typing import Any
 
 from lmdetect.outputs import write_night_outputs
 from lmdetect.pipeline import process_night
+from lmdetect.summary.metric_ids import METRIC_IDS
 from lmdetect.summary.night import NIGHT_METRIC_COLUMNS, format_metric
 
 __all__ = ["build_series", "expected_cell", "DECIMALS", "PAD_NIGHTS"]
@@ -22,7 +23,7 @@ __all__ = ["build_series", "expected_cell", "DECIMALS", "PAD_NIGHTS"]
 #: Indices of the pad nights in the default series.
 PAD_NIGHTS = (1, 3, 5)
 
-DECIMALS = {c.label: c.decimals for c in NIGHT_METRIC_COLUMNS}
+DECIMALS = {METRIC_IDS[c.key]: c.decimals for c in NIGHT_METRIC_COLUMNS}
 
 
 def build_series(root: Path, n: int = 7, pad_nights: tuple[int, ...] = PAD_NIGHTS, hours: float = 3.0) -> list[Path]:

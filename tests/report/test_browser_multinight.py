@@ -74,8 +74,8 @@ def test_multinight_report_in_chromium(driver, summary_dir, tmp_path_factory):
     table = pd.read_csv(summary_dir / "multinight.csv", keep_default_na=False, na_values={
         c: [""] for c in pd.read_parquet(summary_dir / "multinight.parquet").select_dtypes("number").columns})
     doc = json.loads((summary_dir / "multinight.json").read_text())
-    rows = {str(r["Night"]): r for r in table.to_dict(orient="records")}
-    pad = table["Pad night"].to_numpy(bool)
+    rows = {str(r["night"]): r for r in table.to_dict(orient="records")}
+    pad = table["pad_night"].to_numpy(bool)
     groups = {"all": np.ones(len(table), bool), "pad": pad, "no_pad": ~pad}
     seen = {"night": 0, "average": 0, "stat": 0}
     for c in page["cells"]:

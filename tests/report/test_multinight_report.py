@@ -27,7 +27,14 @@ from lmdetect.results.multinight import (
     read_night_folder,
     read_night_labels,
 )
-from lmdetect.summary.multinight import multinight_summary, multinight_table, night_date, numeric_columns
+from lmdetect.report.multinight import night_track, plot_nights_timeline, render_multinight_report
+from lmdetect.summary.multinight import (
+    COLUMN_LABELS,
+    multinight_summary,
+    multinight_table,
+    night_date,
+    numeric_columns,
+)
 from lmdetect.summary.night import format_metric, metric_value
 from tests.report.multinight_cases import PAD_NIGHTS, build_series, expected_cell
 
@@ -123,10 +130,12 @@ def test_table_files_agree_and_carry_the_html_column_names(summarized):
     csv = pd.read_csv(summarized / "multinight.csv", dtype=str, keep_default_na=False)
     assert list(csv.columns) == list(parquet.columns)
     page = parse((summarized / "multinight.html").read_text(encoding="utf-8"))
-    assert page.headers["metrics-table"] == list(parquet.columns)
+    # each header: the display label, then the column's name in the files
+    assert page.headers["metrics-table"] == [COLUMN_LABELS[c] + c for c in parquet.columns]
+    assert "PLMS/h" not in parquet.columns and "plms_per_h" in parquet.columns
     assert len(parquet) == 7
-    assert parquet["Night"].tolist() == [f"night{k}" for k in range(1, 8)]
-    assert parquet["Pad night"].tolist() == [k in PAD_NIGHTS for k in range(7)]
+    assert parquet["night"].tolist() == [f"night{k}" for k in range(1, 8)]
+    assert parquet["pad_night"].tolist() == [k in PAD_NIGHTS for k in range(7)]
     nums = set(numeric_columns(parquet))
     for col in parquet.columns:
         if col in nums:
@@ -140,19 +149,19 @@ def test_table_files_agree_and_carry_the_html_column_names(summarized):
 def test_statistics_follow_from_the_table(summarized):
     t = pd.read_parquet(summarized / "multinight.parquet")
     doc = json.loads((summarized / "multinight.json").read_text())
-    pad = t["Pad night"].to_numpy(bool)
-    plms = t["PLMS/h"].to_numpy(float)
+    pad = t["pad_night"].to_numpy(bool)
+    plms = t["plms_per_h"].to_numpy(float)
     c = doc["comparison"]
     assert (c["n_pad"], c["n_no_pad"]) == (3, 4)
     assert c["ratio"] == pytest.approx(plms[pad].mean() / plms[~pad].mean())
     assert c["ci_low"] < c["ratio"] < c["ci_high"]
     assert (c["n_boot"], c["seed"]) == (2000, 5)
-    assert doc["trends"]["PLMS/h"]["mean"] == pytest.approx(plms.mean())
-    assert doc["trends"]["PLMS/h"]["spread"] == pytest.approx(plms.max() - plms.min())
-    assert doc["averages"]["no_pad"]["TST (h)"] == pytest.approx(t["TST (h)"][~pad].mean())
+    assert doc["trends"]["plms_per_h"]["mean"] == pytest.approx(plms.mean())
+    assert doc["trends"]["plms_per_h"]["spread"] == pytest.approx(plms.max() - plms.min())
+    assert doc["averages"]["no_pad"]["tst_h"] == pytest.approx(t["tst_h"][~pad].mean())
     assert doc["table_columns"] == list(t.columns)
     prov = doc["night_provenance"]
-    assert [p["night"] for p in prov] == t["Night"].tolist()
+    assert [p["night"] for p in prov] == t["night"].tolist()
     assert all(len(p["summary_sha256"]) == 64 and p["config_hash"] for p in prov)
     # fewer than 5 nights per group: both groups get the caution
     assert sum("fewer than 5" in x for x in doc["cautions"]) == 2
@@ -165,8 +174,8 @@ def test_every_number_on_the_page_matches_the_files(summarized):
     t = pd.read_parquet(summarized / "multinight.parquet")
     doc = json.loads((summarized / "multinight.json").read_text())
     page = parse((summarized / "multinight.html").read_text(encoding="utf-8"))
-    rows = {r["Night"]: r for r in t.to_dict(orient="records")}
-    pad = t["Pad night"].to_numpy(bool)
+    rows = {r["night"]: r for r in t.to_dict(orient="records")}
+    pad = t["pad_night"].to_numpy(bool)
     groups = {"all": np.ones(len(t), bool), "pad": pad, "no_pad": ~pad}
     n_night = n_avg = n_stat = 0
     for cell in page.cells:
@@ -245,20 +254,20 @@ def test_synthetic_nights_without_movement_files_and_enough_nights(tmp_path):
     t = multinight_table(docs, [f"n{k}" for k in range(10)])
     ms = multinight_summary(t, n_boot=500)
     assert ms.comparison.n_pad == 5 and ms.comparison.n_no_pad == 4
-    ms = multinight_summary(t.assign(**{"PLMS/h": t["PLMS/h"].fillna(25.0)}), n_boot=500)
+    ms = multinight_summary(t.assign(**{"plms_per_h": t["plms_per_h"].fillna(25.0)}), n_boot=500)
     assert ms.comparison.cautions == () and ms.cautions == ()
     by_label = {f"n{k}": f for k, f in enumerate(folders)}
     html = render_multinight_report(ms, by_label, {"lmdetect_version": "x", **ms.to_dict(), "labels_file": None,
                                                    "night_provenance": []})
     page = parse(html)
     assert "cautions" not in page.ids and "pad-caution" not in page.ids
-    cells = [c for c in page.cells if c.get("data-night") == "n9" and c.get("data-column") == "Periodicity index"]
+    cells = [c for c in page.cells if c.get("data-night") == "n9" and c.get("data-column") == "periodicity_index"]
     assert cells and cells[0]["text"] == "0.70"
     # the original table (night n9 without PLMS/h) shows n/a for it
     html2 = render_multinight_report(multinight_summary(t, n_boot=500), by_label,
                                      {"lmdetect_version": "x", "labels_file": None, "night_provenance": [],
                                       **multinight_summary(t, n_boot=500).to_dict()})
-    miss = [c for c in parse(html2).cells if c.get("data-night") == "n9" and c.get("data-column") == "PLMS/h"]
+    miss = [c for c in parse(html2).cells if c.get("data-night") == "n9" and c.get("data-column") == "plms_per_h"]
     assert miss and all(c["text"] == "n/a" for c in miss)
 
 
@@ -271,8 +280,8 @@ def test_labels_file_overrides_the_pad_rule(series, tmp_path):
     out = tmp_path / "out"
     res = summarize_nights(series, out, labels=labels, n_boot=500, report=False)
     t = res.summary.table
-    assert t["Pad night"].tolist() == [False, False, True, True, False, True, False]
-    assert t["Pad evidence"].tolist()[1:3] == ["label", "label"]
+    assert t["pad_night"].tolist() == [False, False, True, True, False, True, False]
+    assert t["pad_evidence"].tolist()[1:3] == ["label", "label"]
     assert res.document["labels_file"] == "labels.csv"
     assert sorted(p.name for p in out.iterdir()) == ["multinight.csv", "multinight.json", "multinight.parquet"]
 
@@ -332,6 +341,13 @@ def test_malformed_files_are_named_with_their_line(series, tmp_path, capsys):
     events = (series[0] / "events.csv").read_text().splitlines()
     events[2] = events[2].replace("True", "maybe", 1).replace("False", "maybe", 1)
     (bad / "events.csv").write_text("\n".join(events) + "\n")
+    # the summary records the checksum of events.csv: the change is caught before the parse
+    err = _fails([str(bad), "--out", str(out)], capsys)
+    assert f"{bad / 'events.csv'}: SHA-256 differs from the one recorded in summary.json" in err
+    # a folder without checksums (an earlier release) gets to the parse, which names the line
+    doc = json.loads((bad / "summary.json").read_text())
+    del doc["files"]
+    (bad / "summary.json").write_text(json.dumps(doc))
     err = _fails([str(bad), "--out", str(out)], capsys)
     assert f"{bad / 'events.csv'}, line 3" in err and "maybe" in err
     (bad / "events.csv").write_text("onset_s,duration_s\n1.0,2.0\n")
@@ -362,7 +378,9 @@ def test_bad_labels_files(series, tmp_path, capsys):
 
 def test_bad_options(series, tmp_path, capsys):
     out = tmp_path / "out"
-    assert "cannot compare 'Device'" in _fails([str(series[0]), "--out", str(out), "--metric", "Device"], capsys)
+    assert "cannot compare 'device_id'" in _fails([str(series[0]), "--out", str(out), "--metric", "device_id"], capsys)
+    assert "cannot compare 'PLMS per hour'" in _fails([str(series[0]), "--out", str(out), "--metric", "PLMS per hour"],
+                                                      capsys)
     assert "--n-boot must be at least 100" in _fails([str(series[0]), "--out", str(out), "--n-boot", "5"], capsys)
     assert "given more than once" in _fails([str(series[0]), str(series[0]), "--out", str(out)], capsys)
     assert not out.exists()
@@ -399,3 +417,16 @@ def test_pad_sentence_from_the_nights_facts():
     # older summaries: masked vibration, nothing removed
     old = multinight_pad_sentence([{"quality": {"masked_pad_h": 0.6}}])
     assert old.startswith("In the 1 night with pad sessions, no vibration line was removed from the signal; 0.60 h")
+
+
+def test_metric_by_its_earlier_label_is_mapped_with_a_deprecation_message(series, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = [*map(str, series[:4]), "--out", str(out), "--n-boot", "200", "--no-report"]
+    assert main(["summarize", *args, "--metric", "Periodicity index"]) == 0
+    captured = capsys.readouterr()
+    assert "--metric 'Periodicity index' is deprecated, use --metric periodicity_index" in captured.err
+    assert "Periodicity index pad / no-pad ratio" in captured.out
+    doc = json.loads((out / "multinight.json").read_text())
+    assert doc["comparison"]["column"] == "periodicity_index" and doc["comparison"]["label"] == "Periodicity index"
+    assert set(doc["trends"]) == {"plms_per_h", "periodicity_index"}
+    assert set(doc["averages"]["all"]) <= set(doc["table_columns"])

@@ -272,3 +272,84 @@ def test_sigkilled_process_runs_leave_the_old_or_the_new_set_and_no_staging_fold
     assert leftovers(parent)
     subprocess.run(cmd(out, "wasm2016"), env=env, check=True, capture_output=True)
     assert snapshot(out) == sets["wasm2016"] and leftovers(parent) == []
+
+
+# --------------------------------------------------------------------------- reading back
+
+
+def test_summary_records_the_sha256_of_every_other_file(tmp_path, result):
+    from lmdetect._files import sha256_file
+    from lmdetect.results.night_folder import read_night_folder
+
+    out = tmp_path / "out"
+    write_night_outputs(result, out, report=True)
+    doc = json.loads((out / "summary.json").read_text())
+    others = sorted(p.name for p in out.iterdir() if p.name != "summary.json")
+    assert "report.html" in others and "events.csv" in others
+    assert sorted(doc["files"]) == others
+    assert all(doc["files"][n] == sha256_file(out / n) for n in others)
+    folder = read_night_folder(out)
+    assert folder.night.files == doc["files"]
+    assert folder.night.plms_index == doc["plms_index"]
+    assert len(folder.events) == len(result.events)
+    assert list(folder.epochs.columns) == ["onset_s", "duration_s", "stage", "observed"]
+
+
+@pytest.mark.parametrize("name", ["events.csv", "epochs.csv", "config.toml", "report.html"])
+def test_a_changed_or_missing_file_is_an_error_naming_it(tmp_path, result, name):
+    from lmdetect.errors import FormatError
+    from lmdetect.results.night_folder import read_night_folder
+
+    out = tmp_path / "out"
+    write_night_outputs(result, out, report=True)
+    path = out / name
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write("\n")  # one byte more: same content to a reader, another file
+    with pytest.raises(FormatError, match=rf"{name}: SHA-256 differs from the one recorded in summary.json") as e:
+        read_night_folder(out)
+    assert str(path) in str(e.value)
+    read_night_folder(out, verify=False)  # the check can be skipped on purpose
+    path.unlink()
+    with pytest.raises(FormatError, match=rf"{name}: missing: summary.json lists it"):
+        read_night_folder(out)
+
+
+def test_a_malformed_files_entry_is_an_error(tmp_path, result):
+    from lmdetect.errors import FormatError
+    from lmdetect.results.night_folder import read_night_folder
+
+    out = tmp_path / "out"
+    write_night_outputs(result, out)
+    doc = json.loads((out / "summary.json").read_text())
+    for files, message in (([1, 2], "files must be a JSON object"), ({"../x": "0" * 64}, "not a file name"),
+                           ({"events.csv": "abc"}, "not 64 hex digits")):
+        (out / "summary.json").write_text(json.dumps({**doc, "files": files}))
+        with pytest.raises(FormatError, match=message):
+            read_night_folder(out)
+
+
+def test_a_folder_of_the_release_before_checksums_still_loads(tmp_path, result):
+    from lmdetect.results.night_folder import read_night_folder
+
+    old = Path(__file__).resolve().parents[1] / "data" / "results" / "summary_unversioned.json"
+    out = tmp_path / "old"
+    out.mkdir()
+    (out / "summary.json").write_bytes(old.read_bytes())
+    result.epochs.to_csv(out / "epochs.csv", index=False)
+    folder = read_night_folder(out)
+    assert "files" not in folder.summary and folder.night.files is None
+    assert folder.night.schema_version == 1 and folder.events is None and len(folder.epochs) == len(result.epochs)
+
+
+def test_read_night_summary_checks_the_files_without_reading_the_tables(tmp_path, result):
+    from lmdetect.errors import FormatError
+    from lmdetect.results.night_folder import read_night_summary
+
+    out = tmp_path / "out"
+    write_night_outputs(result, out)
+    doc = read_night_summary(out)
+    assert doc == json.loads((out / "summary.json").read_text())
+    (out / "events.csv").write_text("not a table at all\n")
+    with pytest.raises(FormatError, match="events.csv: SHA-256 differs"):
+        read_night_summary(out)
+    assert read_night_summary(out, verify=False)["plms_index"] == doc["plms_index"]

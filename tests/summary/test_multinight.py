@@ -23,6 +23,7 @@ from lmdetect.summary.multinight import (
     pad_evidence,
     table_cautions,
 )
+from lmdetect.summary.metric_ids import METRIC_IDS
 from lmdetect.summary.night import NIGHT_METRIC_COLUMNS
 
 BERLIN = dt.timezone(dt.timedelta(hours=1))
@@ -90,22 +91,22 @@ def test_night_date_is_the_evening_date():
 def test_table_rows_sorted_by_start_with_display_columns():
     docs = [night(2, 30.0), night(0, 10.0, pad_logged=1), night(1, None, vib=1)]
     t = multinight_table(docs, ["c", "a", "b"])
-    assert list(t.columns) == list(TABLE_ID_COLUMNS) + [c.label for c in NIGHT_METRIC_COLUMNS]
-    assert t["Night"].tolist() == ["a", "b", "c"]
-    assert t["Date"].tolist() == ["2026-03-14", "2026-03-15", "2026-03-16"]
-    assert t["Pad night"].tolist() == [True, True, False]
-    assert t["Pad evidence"].tolist() == ["log", "signal", "none"]
-    assert t["PLMS/h"].dtype == np.float64
-    assert math.isnan(t["PLMS/h"].iloc[1]) and t["PLMS/h"].iloc[2] == 30.0
-    assert str(t["PLMS"].dtype) == "Int64" and t["PLMS"].iloc[2] == 195 and t["PLMS"].isna().iloc[1]
-    assert t["Pad night"].dtype == bool
+    assert list(t.columns) == list(TABLE_ID_COLUMNS) + [METRIC_IDS[c.key] for c in NIGHT_METRIC_COLUMNS]
+    assert t["night"].tolist() == ["a", "b", "c"]
+    assert t["date"].tolist() == ["2026-03-14", "2026-03-15", "2026-03-16"]
+    assert t["pad_night"].tolist() == [True, True, False]
+    assert t["pad_evidence"].tolist() == ["log", "signal", "none"]
+    assert t["plms_per_h"].dtype == np.float64
+    assert math.isnan(t["plms_per_h"].iloc[1]) and t["plms_per_h"].iloc[2] == 30.0
+    assert str(t["n_plms"].dtype) == "Int64" and t["n_plms"].iloc[2] == 195 and t["n_plms"].isna().iloc[1]
+    assert t["pad_night"].dtype == bool
 
 
 def test_labels_override_the_rule():
     docs = [night(0, 10.0, pad_logged=1), night(1, 20.0), night(2, 30.0)]
     t = table_of(docs, pad_labels=[False, True, None])
-    assert t["Pad night"].tolist() == [False, True, False]
-    assert t["Pad evidence"].tolist() == ["label", "label", "none"]
+    assert t["pad_night"].tolist() == [False, True, False]
+    assert t["pad_evidence"].tolist() == ["label", "label", "none"]
 
 
 def test_table_rejects_bad_input():
@@ -136,7 +137,7 @@ def test_table_cautions():
 def test_trend_recovers_a_linear_drift_over_calendar_nights():
     days = [0, 1, 2, 4, 7]  # skipped nights count as calendar nights
     t = table_of([night(d, 10.0 + 2.0 * d) for d in days])
-    tr = metric_trend(t, "PLMS/h")
+    tr = metric_trend(t, "plms_per_h")
     assert tr.n_nights == 5
     assert tr.slope_per_night == pytest.approx(2.0)
     assert tr.slope_low == pytest.approx(2.0) and tr.slope_high == pytest.approx(2.0)
@@ -150,7 +151,7 @@ def test_trend_recovers_a_linear_drift_over_calendar_nights():
 def test_trend_is_robust_to_one_odd_night():
     values = [20.0 + 0.5 * d for d in range(8)]
     values[3] = 90.0  # a single wild night
-    tr = metric_trend(table_of([night(d, v) for d, v in enumerate(values)]), "PLMS/h")
+    tr = metric_trend(table_of([night(d, v) for d, v in enumerate(values)]), "plms_per_h")
     assert tr.slope_per_night == pytest.approx(0.5, abs=0.15)
     assert tr.slope_low <= 0.5 <= tr.slope_high
     ols = np.polyfit(np.arange(8), values, 1)[0]
@@ -158,9 +159,9 @@ def test_trend_is_robust_to_one_odd_night():
 
 
 def test_trend_needs_three_nights_and_skips_missing():
-    tr = metric_trend(table_of([night(0, 10.0), night(1, None), night(2, 14.0)]), "PLMS/h")
+    tr = metric_trend(table_of([night(0, 10.0), night(1, None), night(2, 14.0)]), "plms_per_h")
     assert tr.n_nights == 2 and tr.slope_per_night is None and tr.spread == 4.0
-    one = metric_trend(table_of([night(0, 10.0)]), "PLMS/h")
+    one = metric_trend(table_of([night(0, 10.0)]), "plms_per_h")
     assert one.sd is None and one.cv is None and one.mean == 10.0
     with pytest.raises(ConfigError, match="no column"):
         metric_trend(table_of([night(0, 1.0)]), "PLMS per hour")
@@ -208,7 +209,7 @@ def test_percentile_interval_covers_the_true_ratio():
     for i in range(runs):
         pad = rng.gamma(shape, true_pad / shape, 10)
         nopad = rng.gamma(shape, true_nopad / shape, 10)
-        t = pd.DataFrame({"PLMS/h": np.concatenate([pad, nopad]), "Pad night": np.arange(20) < 10})
+        t = pd.DataFrame({"plms_per_h": np.concatenate([pad, nopad]), "pad_night": np.arange(20) < 10})
         c = pad_comparison(t, n_boot=1000, seed=i)
         hits += c.ci_low <= true_pad / true_nopad <= c.ci_high
     assert 0.88 <= hits / runs <= 0.99
@@ -258,10 +259,10 @@ def test_nights_without_a_value_are_left_out():
 
 def test_other_metric_and_bad_settings():
     t = groups([10.0, 12.0], [20.0, 22.0])
-    c = pad_comparison(t, "Periodicity index", n_boot=200)
-    assert c.ratio == pytest.approx(1.0) and c.column == "Periodicity index"
+    c = pad_comparison(t, "periodicity_index", n_boot=200)
+    assert c.ratio == pytest.approx(1.0) and c.column == "periodicity_index"
     with pytest.raises(ConfigError, match="cannot compare"):
-        pad_comparison(t, "Device")
+        pad_comparison(t, "device_id")
     with pytest.raises(ConfigError, match="n_boot"):
         pad_comparison(t, n_boot=10)
     with pytest.raises(ConfigError, match="confidence"):
@@ -275,10 +276,36 @@ def test_summary_document_is_plain_json():
     assert doc["n_nights"] == 7 and doc["n_pad_nights"] == 3 and doc["n_no_pad_nights"] == 4
     assert doc["comparison"]["ratio"] == pytest.approx(11.0 / 21.5)
     assert "bootstrap" in doc["comparison"]["method"] and "seeded with 0" in doc["comparison"]["method"]
-    assert doc["averages"]["pad"]["PLMS/h"] == pytest.approx(11.0)
-    assert doc["averages"]["no_pad"]["PLMS/h"] == pytest.approx(21.5)
-    assert doc["averages"]["all"]["PLMS/h"] == pytest.approx((33.0 + 86.0) / 7)
-    assert set(doc["trends"]) == {"PLMS/h", "Periodicity index"}
+    assert doc["averages"]["pad"]["plms_per_h"] == pytest.approx(11.0)
+    assert doc["averages"]["no_pad"]["plms_per_h"] == pytest.approx(21.5)
+    assert doc["averages"]["all"]["plms_per_h"] == pytest.approx((33.0 + 86.0) / 7)
+    assert set(doc["trends"]) == {"plms_per_h", "periodicity_index"}
     assert any("Only 3 pad nights" in x for x in doc["cautions"])
     with pytest.raises(ConfigError, match="no nights"):
         multinight_summary(t.iloc[0:0])
+
+
+def test_columns_are_the_cohort_ids_and_labels_stay_for_display():
+    from lmdetect.results.cohort import COHORT_METRIC_COLUMNS
+    from lmdetect.summary.multinight import COLUMN_LABELS, COLUMNS_BEFORE
+
+    t = groups([10.0, 12.0], [20.0, 22.0])
+    metrics = [c for c in t.columns if c not in TABLE_ID_COLUMNS]
+    assert metrics == list(COHORT_METRIC_COLUMNS.values())
+    assert all(c == c.lower() and " " not in c and "/" not in c for c in t.columns)
+    assert COLUMN_LABELS["plms_per_h"] == "PLMS/h" and COLUMN_LABELS["pad_night"] == "Pad night"
+    # every earlier name maps to a column of the table
+    assert set(COLUMNS_BEFORE.values()) <= set(t.columns)
+    assert COLUMNS_BEFORE["PLMS/h"] == "plms_per_h" and COLUMNS_BEFORE["Night"] == "night"
+
+
+def test_old_display_label_still_accepted_with_a_deprecation_warning():
+    t = groups([10.0, 12.0], [20.0, 22.0])
+    with pytest.warns(DeprecationWarning, match="'PLMS/h' is now named 'plms_per_h'"):
+        c = pad_comparison(t, "PLMS/h", n_boot=200)
+    assert c.column == "plms_per_h" and c.label == "PLMS/h"
+    with pytest.warns(DeprecationWarning):
+        ms = multinight_summary(t, metric="Periodicity index", n_boot=200)
+    assert ms.comparison.column == "periodicity_index"
+    assert set(ms.to_dict()["trends"]) == {"plms_per_h", "periodicity_index"}
+    assert "Ratio of the mean Periodicity index" in ms.comparison.method
