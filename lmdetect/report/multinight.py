@@ -35,6 +35,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter
 from .._atomic import atomic_write_text
 from .._versions import package_versions
 from ..results.multinight import NightFolder
+from ..summary.metric_ids import METRIC_IDS
 from ..summary.multinight import (
     COLUMN_LABELS,
     DATE_COLUMN,
@@ -48,7 +49,6 @@ from ..summary.multinight import (
     PadComparison,
     Trend,
 )
-from ..summary.metric_ids import METRIC_IDS
 from ..summary.night import NIGHT_METRIC_COLUMNS, format_metric, metric_value
 from ._templates import environment
 from .figures import COLORS, figure_to_png, png_data_uri

@@ -76,6 +76,7 @@ def write_cohort(root: Path, rows: list[dict[str, Any]], first: dt.date = dt.dat
         s = copy.deepcopy(base)
         s["recording_start"] = f"{(first + dt.timedelta(days=r['day'])).isoformat()}T22:30:00+01:00"
         s["plms_index"] = r["plms_per_h"]
+        s.pop("files", None)  # the folder holds only this summary: no checksums of other files to verify
         s["batch"] = {"night_id": f"{r['participant']}/{r['night']}", "participant": r["participant"],
                       "night": r["night"]}
         folder = root / "nights" / r["participant"] / r["night"]

@@ -70,9 +70,9 @@ def test_before_after_report_in_chromium(driver, tmp_path_factory):
 
 
 def test_cohort_report_in_chromium(driver, tmp_path_factory):
-    t = pd.DataFrame(crossover_rows(21)).rename(columns={"participant": "Participant", "plms_per_h": "PLMS/h"})
-    t["Date"] = (pd.Timestamp("2026-03-02") + pd.to_timedelta(t["day"], unit="D")).dt.strftime("%Y-%m-%d")
-    a = analyse_conditions(t, ConditionRequest(compare=("pad", "wrap")), metric="PLMS/h", n_boot=500)
+    t = pd.DataFrame(crossover_rows(21))
+    t["date"] = (pd.Timestamp("2026-03-02") + pd.to_timedelta(t["day"], unit="D")).dt.strftime("%Y-%m-%d")
+    a = analyse_conditions(t, ConditionRequest(compare=("pad", "wrap")), metric="plms_per_h", n_boot=500)
     doc = json.loads(json.dumps(a.to_dict()))
     html = write_conditions_report(a, doc, tmp_path_factory.mktemp("cohort") / "conditions.html")
     _open(driver, html, doc, {"fig-compare", "fig-cohort", "fig-participants"}, {"compare", "cohort"})

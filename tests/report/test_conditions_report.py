@@ -13,6 +13,7 @@ from lmdetect.cli import main
 from lmdetect.report.conditions import render_conditions_report
 from lmdetect.results.conditions import ConditionRequest, add_condition_columns, analyse_conditions
 from lmdetect.summary.conditions import cohort_effects
+from lmdetect.summary.multinight import PAD_COLUMN
 from tests.report.conditions_cases import before_after_rows, crossover_rows, write_cohort
 
 
@@ -80,16 +81,16 @@ def test_conditions_file_marks_nights(tmp_path):
 
 
 def test_pad_condition_defaults_to_the_pad_rule():
-    t = pd.DataFrame({"Night": ["a", "b"], "Date": ["2026-03-01", "2026-03-02"], "Participant": ["", ""],
-                      "Pad night": [True, False], "PLMS/h": [10.0, 20.0]})
+    t = pd.DataFrame({"night": ["a", "b"], "date": ["2026-03-01", "2026-03-02"], "participant": ["", ""],
+                      PAD_COLUMN: [True, False], "plms_per_h": [10.0, 20.0]})
     assert add_condition_columns(t, [])["condition_pad"].tolist() == [True, False]
 
 
 def test_cohort_report_states_method_and_every_condition(tmp_path):
     rows = crossover_rows(12)
-    t = pd.DataFrame(rows).rename(columns={"participant": "Participant", "plms_per_h": "PLMS/h"})
-    t["Date"] = (pd.Timestamp("2026-03-02") + pd.to_timedelta(t["day"], unit="D")).dt.strftime("%Y-%m-%d")
-    a = analyse_conditions(t, ConditionRequest(compare=("pad", "wrap")), metric="PLMS/h", n_boot=500)
+    t = pd.DataFrame(rows)
+    t["date"] = (pd.Timestamp("2026-03-02") + pd.to_timedelta(t["day"], unit="D")).dt.strftime("%Y-%m-%d")
+    a = analyse_conditions(t, ConditionRequest(compare=("pad", "wrap")), metric="plms_per_h", n_boot=500)
     html = render_conditions_report(a, json.loads(json.dumps(a.to_dict())))
     for text in ("Within-participant effects across 20 participants", "MixedLM", "random intercept",
                  'data-condition="pad"', 'data-condition="wrap"', 'id="fig-cohort"', 'id="fig-participants"'):

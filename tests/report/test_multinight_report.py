@@ -27,7 +27,6 @@ from lmdetect.results.multinight import (
     read_night_folder,
     read_night_labels,
 )
-from lmdetect.report.multinight import night_track, plot_nights_timeline, render_multinight_report
 from lmdetect.summary.multinight import (
     COLUMN_LABELS,
     multinight_summary,

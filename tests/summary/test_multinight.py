@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from lmdetect.errors import ConfigError, LmdetectError
+from lmdetect.summary.metric_ids import METRIC_IDS
 from lmdetect.summary.multinight import (
     MIN_NIGHTS_PER_GROUP,
     TABLE_ID_COLUMNS,
@@ -23,7 +24,6 @@ from lmdetect.summary.multinight import (
     pad_evidence,
     table_cautions,
 )
-from lmdetect.summary.metric_ids import METRIC_IDS
 from lmdetect.summary.night import NIGHT_METRIC_COLUMNS
 
 BERLIN = dt.timezone(dt.timedelta(hours=1))
