@@ -45,13 +45,12 @@ import re
 import pandas as pd
 
 from ..errors import FormatError
+from ..model import DIARY_COLUMNS
 from ._guard import guarded, read_text
 
 __all__ = ["read_diary", "read_pad_log", "DIARY_KINDS", "DIARY_COLUMNS", "INTERVENTION_NAME", "to_seconds"]
 
 DIARY_KINDS = ("rls_episode", "lights_off", "lights_on", "sleep_onset", "final_awakening", "intervention")
-#: Columns of :func:`read_diary`'s table.
-DIARY_COLUMNS = ("kind", "start", "end", "severity", "note", "name", "dose", "date")
 #: What an intervention (and condition) name may be: it becomes the cohort column ``condition_<name>``.
 INTERVENTION_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
