@@ -56,3 +56,29 @@ def test_conditions_from_diary_and_manifest_land_in_summary_and_cohort(sim_night
     c2 = again.cohort.set_index("night")
     assert list(c2["condition_ropinirole"]) == [False, False, True]
     assert list(c2["condition_foot_wrap"]) == [True, False, False]
+
+
+def test_condition_columns_from_summaries_are_boolean_and_complete():
+    from lmdetect.batch.cohort import cohort_table
+    from lmdetect.results.cohort import condition_columns
+
+    wrap = {"conditions": ["caffeine", "foot_wrap", "pad", "ropinirole"], "interventions": [
+        {"name": "foot_wrap", "start": "2026-03-14T22:30:00+01:00", "end": "2026-03-15T06:10:00+01:00",
+         "dose": None, "date": None, "source": "diary"},
+        {"name": "pad", "start": "2026-03-14T22:50:00+01:00", "end": "2026-03-14T23:25:00+01:00",
+         "dose": None, "date": None, "source": "pad_log"},
+        {"name": "ropinirole", "start": "2026-03-14T21:00:00+01:00", "end": None, "dose": "0.25 mg", "date": None,
+         "source": "diary"},
+        {"name": "caffeine", "start": None, "end": None, "dose": None, "date": None, "source": "manifest"},
+    ]}
+    cols = condition_columns(wrap)
+    assert cols["interventions"] == "foot_wrap 22:30-06:10; pad 22:50-23:25; ropinirole 0.25 mg 21:00"
+    assert {k for k in cols if k.startswith("condition_")} == {
+        "condition_caffeine", "condition_foot_wrap", "condition_pad", "condition_ropinirole"}
+    # the manifest's flags as they are now replace those recorded, the diary's and the pad's stay
+    now = condition_columns(wrap, manifest_conditions=["alcohol"])
+    assert {k for k in now if k.startswith("condition_")} == {
+        "condition_foot_wrap", "condition_pad", "condition_ropinirole", "condition_alcohol"}
+    table = cohort_table([{"night_id": "a", **cols, "group": "x"}, {"night_id": "b", "interventions": "", "group": "y"}])
+    assert list(table["condition_pad"]) == [True, False] and table["condition_pad"].dtype == bool
+    assert list(table.columns).index("condition_foot_wrap") == list(table.columns).index("interventions") + 1
