@@ -81,4 +81,4 @@ def test_condition_columns_from_summaries_are_boolean_and_complete():
         "condition_foot_wrap", "condition_pad", "condition_ropinirole", "condition_alcohol"}
     table = cohort_table([{"night_id": "a", **cols, "group": "x"}, {"night_id": "b", "interventions": "", "group": "y"}])
     assert list(table["condition_pad"]) == [True, False] and table["condition_pad"].dtype == bool
-    assert list(table.columns).index("condition_foot_wrap") == list(table.columns).index("interventions") + 1
+    assert list(table.columns).index("condition_caffeine") == list(table.columns).index("interventions") + 1
