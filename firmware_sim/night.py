@@ -19,6 +19,7 @@ import dataclasses
 import datetime as dt
 import logging
 import zoneinfo
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,14 @@ from lmdetect.protocol import MAX_SAMPLES_PER_PACKET, RANGES_G, RATES_HZ, TICK_H
 
 from . import imu
 from .events import RlsEpisode, plan_rls_episodes, schedule_movements
+from .interventions import (
+    EFFECTS_STREAM,
+    Intervention,
+    apply_plm_effects,
+    constant_multiplier,
+    diary_rows,
+    plm_multiplier,
+)
 from .movement import (
     SCALE_UP_SUPINE,
     VARIANT_SHAPES,
@@ -46,7 +55,7 @@ from .movement import (
 )
 from .pad import PadSession, pad_windows, plan_pad_sessions, render_pad
 from .profiles import POSTURE_WEIGHTS, Profile, get_profile
-from .sleep import NightPlan, simulate_sleep
+from .sleep import EPOCH_S, NightPlan, simulate_sleep
 
 __all__ = [
     "STREAMS",
@@ -169,12 +178,20 @@ def _check_settings(hours: float, rate_hz: float, seed: int, range_g: float, sid
         raise ConfigError(f"clock_ppm must be a number within +-1000, got {clock_ppm!r}")
 
 
-def _physiology(prof: Profile, duration_s: float, rng: dict[str, np.random.Generator]) -> _Physiology:
+def _physiology(
+    prof: Profile,
+    duration_s: float,
+    rng: dict[str, np.random.Generator],
+    effects: Sequence[Intervention] = (),
+    effects_rng: np.random.Generator | None = None,
+) -> _Physiology:
     rls_onset = bool(rng["sleep"].random() < prof.rls_onset_prob)
     plan = simulate_sleep(rng["sleep"], duration_s, prof, rls_onset=rls_onset)
     episodes = plan_rls_episodes(rng["events"], plan, prof, onset=rls_onset)
     pads = plan_pad_sessions(rng["pad"], episodes, plan.lights_on_s, prof)
     schedule = schedule_movements(rng["events"], plan, prof, episodes, pad_windows(pads))
+    if effects and effects_rng is not None:  # interventions acting only part of the night
+        schedule = apply_plm_effects(schedule, effects, effects_rng)
     n_post = int((schedule["kind"] == "posture").sum())
     weights = None if tuple(prof.posture_weights) == POSTURE_WEIGHTS else prof.posture_weights
     leg = draw_leg(rng["leg"], n_post, prof.imu_mount_tilt_deg, weights)
@@ -260,6 +277,7 @@ def simulate_night(
     start: dt.datetime | None = None,
     clock_ppm: float | None = None,
     device_id: str | None = None,
+    interventions: Sequence[Intervention] = (),
     **overrides: Any,
 ) -> SimulatedNight:
     """Simulate one night of a sleeper wearing the ankle sensor, with its ground truth.
@@ -286,6 +304,10 @@ def simulate_night(
         from ``profile.imu_clock_ppm_range`` with a random sign when None.
     device_id : str, optional
         Device id stored in the recording (default ``SIM-<seed>``).
+    interventions : sequence of Intervention, optional
+        Treatments with a known effect on the PLM series rate (:mod:`firmware_sim.interventions`);
+        the logged ones become ``intervention`` rows of the diary, and all are in the truth summary
+        (``interventions``, ``plm_rate_factor``).
     **overrides
         Profile fields to replace, e.g. ``imu_aa_filter="none"`` or ``pad_sessions_range=(1, 1)``.
 
@@ -300,7 +322,13 @@ def simulate_night(
     prof = get_profile(profile).with_overrides(**overrides)
     rng = _streams(int(seed))
     duration_s = float(hours) * 3600.0
-    phys = _physiology(prof, duration_s, rng)
+    effects = tuple(interventions)
+    constant = constant_multiplier(effects, duration_s) if effects else 1.0
+    if constant is not None and constant != 1.0:  # the same all night: scale the rate itself
+        lo_rate, hi_rate = prof.plm_rate_range_per_h
+        prof = prof.with_overrides(plm_rate_range_per_h=(lo_rate * constant, hi_rate * constant))
+    effects_rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(EFFECTS_STREAM,)))
+    phys = _physiology(prof, duration_s, rng, effects if constant is None else (), effects_rng)
 
     # IMU: parameters first (a fixed number of draws), then the rate-dependent noise stream
     lo, hi = prof.imu_clock_ppm_range
@@ -360,6 +388,8 @@ def simulate_night(
         },
     }
     truth = build_truth(rec, prof, int(seed), float(hours), phys.plan, phys.episodes, phys.pads, phys.schedule, phys.realized, extra, rng["diary"])
+    if effects:
+        _log_interventions(truth, effects, constant, phys.plan, start)
     log.info("simulated %s night (seed %d, %g h at %d Hz): %d movements", prof.name, seed, hours, rate_hz, len(truth["truth_lms"]))
     return SimulatedNight(
         recording=rec,
@@ -372,6 +402,23 @@ def simulate_night(
         seed=int(seed),
         _phys=phys,
     )
+
+
+def _log_interventions(
+    truth: dict[str, Any], effects: Sequence[Intervention], constant: float | None, plan: NightPlan, start: dt.datetime
+) -> None:
+    """Add the logged interventions to the diary and every intervention, with the true PLM-rate
+    factor, to the truth summary."""
+    rows = diary_rows(effects, start)
+    if rows:
+        diary = pd.concat([truth["diary"], pd.DataFrame(rows, columns=list(truth["diary"].columns))], ignore_index=True)
+        truth["diary"] = diary.sort_values("start", kind="stable", na_position="last").reset_index(drop=True)
+    asleep = np.flatnonzero(plan.stages != 0)
+    centres = (asleep + 0.5) * EPOCH_S
+    mean_sleep = float(plm_multiplier(effects, centres).mean()) if asleep.size else None
+    truth["summary"]["interventions"] = [iv.to_dict() for iv in effects]
+    # the multiplier of the PLM series rate: constant all night, or its mean over the sleep epochs
+    truth["summary"]["plm_rate_factor"] = {"constant": constant, "mean_in_sleep": mean_sleep}
 
 
 def write_night(night: SimulatedNight, out_dir: str | Path) -> dict[str, Path]:

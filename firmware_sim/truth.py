@@ -258,13 +258,25 @@ def _iso(ts: Any) -> str:
     return "" if pd.isna(ts) else pd.Timestamp(ts).isoformat()
 
 
+#: Columns of the diary CSV; ``name`` and ``dose`` only when the night has intervention rows.
+_DIARY_CSV_BASE = ("kind", "start", "end", "severity", "note")
+_DIARY_CSV_INTERVENTION = ("name", "dose")
+
+
 def diary_csv_text(diary: pd.DataFrame) -> str:
-    """The diary as CSV text (the documented diary input format)."""
+    """The diary as CSV text (the documented diary input format; a date-only row's start is its date)."""
     out = diary.copy()
-    out["start"] = [_iso(v) for v in out["start"]]
+    dates = out["date"] if "date" in out.columns else pd.Series([None] * len(out), index=out.index)
+    out["start"] = [d.isoformat() if d is not None and not pd.isna(d) else _iso(v)
+                    for v, d in zip(out["start"], dates, strict=True)]
     out["end"] = [_iso(v) for v in out["end"]]
     out["severity"] = ["" if pd.isna(v) else str(int(v)) for v in out["severity"]]
-    return str(out[list(DIARY_COLUMNS)].to_csv(index=False, lineterminator="\n"))
+    cols = list(_DIARY_CSV_BASE)
+    if (out["kind"] == "intervention").any():
+        cols += list(_DIARY_CSV_INTERVENTION)
+        for c in _DIARY_CSV_INTERVENTION:
+            out[c] = out[c].fillna("")
+    return str(out[cols].to_csv(index=False, lineterminator="\n"))
 
 
 def pad_log_csv_text(pad_log: pd.DataFrame) -> str:

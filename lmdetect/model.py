@@ -63,8 +63,9 @@ STAGES: tuple[str, ...] = ("W", "N1", "N2", "N3", "R", "S")
 HYPNOGRAM_COLUMNS: tuple[str, ...] = ("onset_s", "duration_s", "stage")
 
 #: RLS symptom diary: start and end (tz-aware timestamps), severity 0-10, note; rows with
-#: kind ``lights_off``/``lights_on`` carry only ``start``.
-DIARY_COLUMNS: tuple[str, ...] = ("kind", "start", "end", "severity", "note")
+#: kind ``lights_off``/``lights_on`` carry only ``start``. ``intervention`` rows carry name, dose
+#: (text) and, when logged by date alone, date (a ``datetime.date``; start is then NaT).
+DIARY_COLUMNS: tuple[str, ...] = ("kind", "start", "end", "severity", "note", "name", "dose", "date")
 
 #: Vibration-pad log: start, end (tz-aware timestamps), intensity (device level, 1-9).
 PAD_LOG_COLUMNS: tuple[str, ...] = ("start", "end", "intensity")

@@ -30,6 +30,13 @@ from .preprocessing.spikes import remove_spikes
 from .scoring import WASM2016, SleepInfo, get_rule_set, night_indices, score_lms
 from .sleepwake.actigraphy import epoch_activity, epoch_movement_load, score_sleep_wake, sleep_period
 from .sleepwake.diary import DiaryRowCheck, reconcile_sleep_diary
+from .summary.interventions import (
+    interventions_context,
+    interventions_table,
+    night_conditions,
+    night_interventions,
+    pad_reference_sessions,
+)
 from .summary.night import night_context
 
 __all__ = ["NightResult", "process_night"]
@@ -463,6 +470,14 @@ def process_night(
     )
     summary["context"] = night_context(
         scored, rls, pads, vib, rules=rules, window=(tib[0], tib[1]), trace=trace, pad_log=pad_log, start=recording.start
+    )
+    # every treatment of the night, the pad included, and PLMs around the timed ones
+    pad_ref, pad_source = pad_reference_sessions(summary["context"]["pad"])
+    treatments = night_interventions(diary, recording.start, pad_ref, pad_source)
+    summary["conditions"] = night_conditions(treatments)
+    summary["interventions"] = interventions_table(treatments, recording.start)
+    summary["context"]["interventions"] = interventions_context(
+        scored, treatments, rules=rules, window=(tib[0], tib[1]), trace=trace
     )
     return NightResult(
         recording_info=info,

@@ -302,6 +302,7 @@ def _job(n: NightInput, out: Path, config: Config, config_hash: str, reports: bo
         hypnogram=absolute(n.hypnogram),
         reports=reports,
         covariates=n.covariates,
+        conditions=n.conditions,
         split_nights=split_nights,
         tz=n.tz or tz,
     )

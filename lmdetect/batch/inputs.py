@@ -10,8 +10,11 @@ A manifest is a CSV whose header has a ``path`` column::
 are optional (empty cells mean "none"). ``tz`` is the time zone the device clock was set in (IANA
 name or offset, see :func:`lmdetect.io.read_recording`); it is needed by device files that keep
 local time without an offset (CWA, GENEActiv, gt3x, EDF) and overrides the batch's ``--tz`` for
-that row. Relative paths are resolved against the manifest's folder. Any
-other column is a covariate copied into the cohort table. Header names are case-insensitive, and
+that row. Relative paths are resolved against the manifest's folder. A column
+``condition_<name>`` (``<name>``: lower-case letters, digits and ``_``) says whether the night was
+under that condition (``1``/``yes``/``true``/``y``; ``0``/``no``/``false``/``n`` or empty: no); the
+names of the true ones are :attr:`NightInput.conditions`. Any other column is a covariate copied
+into the cohort table. Header names are case-insensitive, and
 spaces or hyphens count as underscores (``pad log`` = ``pad-log`` = ``pad_log``).
 
 A folder is searched recursively for files with a registered recording extension; hidden files,
@@ -37,6 +40,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, FormatError, LmdetectError
 from ..io._devicetime import parse_tz
+from ..io.diary import INTERVENTION_NAME
 
 __all__ = [
     "NightInput",
@@ -47,7 +51,14 @@ __all__ = [
     "parse_shard",
     "select_shard",
     "safe_component",
+    "CONDITION_PREFIX",
+    "parse_condition_flag",
 ]
+
+#: Prefix of the manifest columns that flag a per-night condition (``condition_foot_wrap``).
+CONDITION_PREFIX = "condition_"
+_YES = frozenset({"1", "yes", "y", "true"})
+_NO = frozenset({"0", "no", "n", "false", ""})
 
 #: Columns a manifest understands; any other column is carried into the cohort table.
 MANIFEST_COLUMNS: tuple[str, ...] = ("path", "participant", "night", "diary", "pad_log", "hypnogram", "tz")
@@ -82,6 +93,8 @@ class NightInput:
         Time zone of the device clock (IANA name or offset), or None for the batch's default.
     covariates
         Extra manifest columns, copied into the cohort row.
+    conditions
+        Names of the conditions the manifest flags for this night (``condition_<name>`` columns).
     """
 
     night_id: str
@@ -93,6 +106,38 @@ class NightInput:
     hypnogram: str | None = None
     tz: str | None = None
     covariates: tuple[tuple[str, str], ...] = ()
+    conditions: tuple[str, ...] = ()
+
+
+def parse_condition_flag(text: str) -> bool:
+    """``1``/``yes``/``true``/``y`` -> True, ``0``/``no``/``false``/``n``/empty -> False (any case).
+
+    Raises
+    ------
+    ValueError
+        Any other text.
+    """
+    t = text.strip().lower()
+    if t in _YES:
+        return True
+    if t in _NO:
+        return False
+    raise ValueError(f"{text!r} is not one of 1/0, yes/no, true/false (or empty for no)")
+
+
+def _condition_columns(p: Path, header: list[str]) -> dict[str, str]:
+    """Manifest column -> condition name, checking each name."""
+    out = {}
+    for h in header:
+        if h.startswith(CONDITION_PREFIX):
+            name = h[len(CONDITION_PREFIX):]
+            if not INTERVENTION_NAME.fullmatch(name):
+                raise FormatError(
+                    p, f"column {h!r}: a condition name is lower-case letters, digits and _ (e.g. condition_foot_wrap)",
+                    line=1,
+                )
+            out[h] = name
+    return out
 
 
 def safe_component(part: str) -> str:
@@ -153,6 +198,7 @@ def read_manifest(path: str | os.PathLike[str]) -> list[NightInput]:
     dupes = sorted({h for h in header if header.count(h) > 1 and h})
     if dupes:
         raise FormatError(p, f"duplicate column(s) {', '.join(dupes)}", line=1)
+    condition_columns = _condition_columns(p, header)
 
     def resolve(cell: str) -> str | None:
         cell = cell.strip()
@@ -186,6 +232,13 @@ def read_manifest(path: str | os.PathLike[str]) -> list[NightInput]:
                 parse_tz(tz)
             except ConfigError as exc:
                 raise FormatError(p, f"column tz: {exc}", line=line) from None
+        conditions = []
+        for col, name in condition_columns.items():
+            try:
+                if parse_condition_flag(cells.get(col, "")):
+                    conditions.append(name)
+            except ValueError as exc:
+                raise FormatError(p, f"column {col}: {exc}", line=line) from None
         out.append(
             NightInput(
                 night_id=nid,
@@ -196,7 +249,10 @@ def read_manifest(path: str | os.PathLike[str]) -> list[NightInput]:
                 pad_log=resolve(cells.get("pad_log", "")),
                 hypnogram=resolve(cells.get("hypnogram", "")),
                 tz=tz,
-                covariates=tuple((k, v) for k, v in cells.items() if k not in MANIFEST_COLUMNS),
+                covariates=tuple(
+                    (k, v) for k, v in cells.items() if k not in MANIFEST_COLUMNS and k not in condition_columns
+                ),
+                conditions=tuple(sorted(conditions)),
             )
         )
     return out

@@ -80,6 +80,9 @@ class NightJob:
         Also write ``report.html``.
     covariates
         Extra manifest columns for the cohort row.
+    conditions
+        Conditions the manifest flags for this night (``condition_<name>`` columns), added to the
+        summary's ``conditions`` and ``interventions`` (source ``manifest``).
     split_nights
         ``"noon"`` or ``"diary"``: the file holds several nights; cut it with
         :func:`lmdetect.preprocessing.nights.split_nights` and process each (see :func:`run_split_job`).
@@ -100,6 +103,7 @@ class NightJob:
     hypnogram: str | None = None
     reports: bool = False
     covariates: tuple[tuple[str, str], ...] = ()
+    conditions: tuple[str, ...] = ()
     split_nights: str | None = None
     tz: str | None = None
 
@@ -200,7 +204,7 @@ def cohort_row(summary: Mapping[str, Any], job: NightJob) -> dict[str, Any]:
         "input_path": job.input_path,
         "input_sha256": summary.get("input_sha256"),
     }
-    for k, v in cohort_metrics(summary).items():
+    for k, v in cohort_metrics(summary, manifest_conditions=job.conditions).items():
         row.setdefault(k, v)
     row.setdefault("config_hash", summary.get("config_hash"))
     row.setdefault("lmdetect_version", summary.get("lmdetect_version"))
@@ -326,7 +330,14 @@ def _process(job: NightJob, sha: str, sidecars: Mapping[str, str], t: dict[str, 
         batch_info["split_nights"] = job.split_nights
     if job.tz:
         batch_info["tz"] = job.tz
-    result = dataclasses.replace(result, summary={**result.summary, "batch": batch_info})
+    summary = {**result.summary, "batch": batch_info}
+    if job.conditions:
+        summary["conditions"] = sorted({*summary.get("conditions", []), *job.conditions})
+        summary["interventions"] = [*summary.get("interventions", []), *(
+            {"name": c, "onset_s": None, "duration_s": None, "start": None, "end": None, "dose": None, "date": None,
+             "source": "manifest"} for c in job.conditions
+        )]
+    result = dataclasses.replace(result, summary=summary)
     doc = night_summary_document(result, input_path=job.path, input_sha256=sha)
     write_night_outputs(result, job.night_dir, input_path=job.path, input_sha256=sha, report=job.reports,
                         summary=doc)

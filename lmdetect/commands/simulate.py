@@ -6,6 +6,14 @@ Example::
 
 writes ``night1/night.lmr``, ``truth_lm.csv``, ``hypnogram.csv``, ``diary.csv``, ``pad_log.csv`` and
 ``truth_summary.json`` (docs/simulator.md). The same arguments always give identical files.
+
+With ``--crossover`` it writes a crossover study instead (:func:`firmware_sim.study.simulate_crossover`)::
+
+    lmdetect simulate --crossover --participants 20 --conditions none,pad,foot_wrap --nights 7 \
+        --hours 2 --rate 25 --out study/
+
+one folder per night, ``manifest.csv`` (with ``condition_<name>`` columns) for ``lmdetect batch``,
+and the true effects in ``study_truth.json`` / ``study_truth.csv``.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from typing import Any
 
 from ..errors import ConfigError
 
-__all__ = ["NAME", "HELP", "add_arguments", "run", "parse_start", "parse_overrides"]
+__all__ = ["NAME", "HELP", "add_arguments", "run", "parse_start", "parse_overrides", "parse_effects"]
 
 NAME = "simulate"
 HELP = "simulate a night of ankle acceleration with ground truth (movements, hypnogram, diary, pad log)"
@@ -57,6 +65,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="override a profile parameter, e.g. --set pad_sessions_range=(2,2) (repeatable)",
     )
+    study = parser.add_argument_group("crossover study (--crossover)")
+    study.add_argument("--crossover", action="store_true",
+                       help="write a crossover study (participants x conditions x nights) with a batch manifest")
+    study.add_argument("--participants", type=int, default=20, help="participants (default 20)")
+    study.add_argument("--conditions", default="none,pad,foot_wrap",
+                       help="comma-separated conditions, 'none' the reference (default none,pad,foot_wrap)")
+    study.add_argument("--nights", type=int, default=7, help="consecutive nights per condition (default 7)")
+    study.add_argument("--effect", dest="effects", action="append", default=[], metavar="NAME=FACTOR",
+                       help="PLM-rate factor of a condition, e.g. foot_wrap=0.75 (repeatable; docs/simulator.md)")
+    study.add_argument("--full-nights", action="store_true",
+                       help="do not shorten lights off, sleep latency and series (slower nights)")
     parser.add_argument("--out", required=True, type=Path,
                         help="output folder (created if missing; an existing, non-empty one only with --force)")
     add_force(parser)
@@ -93,12 +112,52 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     return out
 
 
+def parse_effects(items: list[str]) -> dict[str, float]:
+    """``NAME=FACTOR`` strings as a dict of positive factors."""
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            factor = float(value)
+        except ValueError:
+            factor = float("nan")
+        if not sep or not name.strip() or not factor > 0:
+            raise ConfigError(f"--effect expects NAME=FACTOR with a positive factor (foot_wrap=0.75), got {item!r}")
+        out[name.strip()] = factor
+    return out
+
+
+def _run_crossover(args: argparse.Namespace) -> int:
+    from firmware_sim.study import CrossoverDesign, simulate_crossover
+
+    design = CrossoverDesign(
+        participants=args.participants,
+        conditions=tuple(c.strip() for c in args.conditions.split(",") if c.strip()),
+        nights=args.nights,
+        effects=parse_effects(args.effects),
+        hours=args.hours,
+        rate_hz=args.rate,
+        seed=args.seed,
+        profile=args.profile,
+        short=not args.full_nights,
+    )
+    manifest = simulate_crossover(args.out, design)
+    effects = ", ".join(f"{c} x{design.factor(c):g}" for c in design.conditions if c != "none")
+    print(
+        f"{args.out}: crossover of {design.participants} participants x {len(design.conditions)} conditions x "
+        f"{design.nights} nights ({effects}); manifest {manifest}, truth in study_truth.json"
+    )
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from firmware_sim.night import simulate_night, write_night
 
     from ._outputs import check_output_folder
 
     check_output_folder(args.out, args.force)
+    if args.crossover:
+        return _run_crossover(args)
     overrides = parse_overrides(args.overrides)
     if args.aa_filter is not None:
         overrides["imu_aa_filter"] = args.aa_filter

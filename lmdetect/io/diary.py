@@ -15,6 +15,17 @@ morning answers of the Consensus Sleep Diary (Carney et al., Sleep 2012;35:287-3
 it take you to fall asleep" written as a clock time, and "what time was your final awakening";
 both are optional. Times are ISO 8601 with a UTC offset. ``note`` is optional free text.
 
+``intervention`` rows log any treatment; they need the extra column ``name`` (lower-case letters,
+digits and ``_``, e.g. ``foot_wrap``) and may give ``dose`` (a number and a unit, ``0.25 mg``)::
+
+    kind,start,end,severity,note,name,dose
+    intervention,2026-03-14T22:30:00+01:00,2026-03-15T06:10:00+01:00,,wrap on/off,foot_wrap,
+    intervention,2026-03-14T21:00:00+01:00,,,,ropinirole,0.25 mg
+    intervention,2026-03-10,,,,iron_infusion,1000 mg
+
+A start and end is a period (a wrap worn), a start alone a time (a dose taken), a date alone
+(``YYYY-MM-DD``, no end) a treatment given that day (an infusion): it marks the night of that date.
+
 Pad-log CSV::
 
     start,end,intensity
@@ -29,15 +40,51 @@ import csv
 import datetime as dt
 import io
 import os
+import re
 
 import pandas as pd
 
 from ..errors import FormatError
+from ..model import DIARY_COLUMNS
 from ._guard import guarded, read_text
 
-__all__ = ["read_diary", "read_pad_log", "DIARY_KINDS", "to_seconds"]
+__all__ = ["read_diary", "read_pad_log", "DIARY_KINDS", "DIARY_COLUMNS", "INTERVENTION_NAME", "to_seconds"]
 
-DIARY_KINDS = ("rls_episode", "lights_off", "lights_on", "sleep_onset", "final_awakening")
+DIARY_KINDS = ("rls_episode", "lights_off", "lights_on", "sleep_onset", "final_awakening", "intervention")
+#: What an intervention (and condition) name may be: it becomes the cohort column ``condition_<name>``.
+INTERVENTION_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DOSE = re.compile(r"\d+(?:\.\d+)?\s*[^\d\s].*")
+
+
+def _intervention(path: str | os.PathLike[str], line: int, r: dict[str, str]) -> dict[str, object]:
+    """The fields of one ``intervention`` row (start/end as datetimes, or a date alone)."""
+    name = r.get("name", "").lower()
+    if not name:
+        raise FormatError(path, "an intervention needs a name (column 'name', e.g. foot_wrap)", line=line)
+    if not INTERVENTION_NAME.fullmatch(name):
+        raise FormatError(
+            path, f"intervention name {r['name']!r} must be lower-case letters, digits and _ (e.g. foot_wrap)", line=line
+        )
+    dose = r.get("dose", "")
+    if dose and not _DOSE.fullmatch(dose):
+        raise FormatError(path, f"dose {dose!r} is not a number and a unit (e.g. 0.25 mg)", line=line)
+    text = r["start"]
+    if _DATE_ONLY.fullmatch(text):
+        if r.get("end"):
+            raise FormatError(path, f"an intervention on a date ({text}) takes no end time", line=line)
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            raise FormatError(path, f"start {text!r} is not a valid date", line=line) from None
+        return {"start": None, "end": None, "date": day, "name": name, "dose": dose}
+    start = _parse_time(path, line, "start", text)
+    end = None
+    if r.get("end"):
+        end = _parse_time(path, line, "end", r["end"])
+        if end <= start:
+            raise FormatError(path, f"end {r['end']} is not after start {r['start']}", line=line)
+    return {"start": start, "end": end, "date": None, "name": name, "dose": dose}
 
 
 def _parse_time(path: str | os.PathLike[str], line: int, field: str, text: str) -> dt.datetime:
@@ -95,7 +142,9 @@ def read_diary(path: str | os.PathLike[str]) -> pd.DataFrame:
     -------
     DataFrame
         Columns kind, start, end (tz-aware Timestamps; end NaT for start-only rows), severity
-        (float, NaN for start-only rows), note; sorted by start.
+        (float, NaN for start-only rows), note, and for interventions name, dose (text, "" when
+        not given) and date (a ``datetime.date`` for a date-only row, whose start is NaT; else
+        None); sorted by start (date-only rows last).
     """
     rows = []
     sleep_times: dict[str, list[tuple[int, dt.datetime]]] = {"sleep_onset": [], "final_awakening": []}
@@ -103,6 +152,21 @@ def read_diary(path: str | os.PathLike[str]) -> pd.DataFrame:
         kind = r.get("kind", "")
         if kind not in DIARY_KINDS:
             raise FormatError(path, f"kind {kind!r} is not one of {', '.join(DIARY_KINDS)}", line=line)
+        if kind == "intervention":
+            iv = _intervention(path, line, r)
+            rows.append(
+                {
+                    "kind": kind,
+                    "start": pd.Timestamp(iv["start"]) if iv["start"] else pd.NaT,
+                    "end": pd.Timestamp(iv["end"]) if iv["end"] else pd.NaT,
+                    "severity": float("nan"),
+                    "note": r.get("note", ""),
+                    "name": iv["name"],
+                    "dose": iv["dose"],
+                    "date": iv["date"],
+                }
+            )
+            continue
         start = _parse_time(path, line, "start", r["start"])
         end = None
         sev = float("nan")
@@ -127,6 +191,9 @@ def read_diary(path: str | os.PathLike[str]) -> pd.DataFrame:
                 "end": pd.Timestamp(end) if end else pd.NaT,
                 "severity": sev,
                 "note": r.get("note", ""),
+                "name": "",
+                "dose": "",
+                "date": None,
             }
         )
     onsets, wakes = sleep_times["sleep_onset"], sleep_times["final_awakening"]
@@ -136,9 +203,9 @@ def read_diary(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise FormatError(
             path, f"final_awakening is not after the sleep_onset of line {onsets[0][0]}", line=wakes[0][0]
         )
-    df = pd.DataFrame(rows, columns=["kind", "start", "end", "severity", "note"])
+    df = pd.DataFrame(rows, columns=list(DIARY_COLUMNS))
     if len(df):
-        df = df.sort_values("start", kind="stable").reset_index(drop=True)
+        df = df.sort_values("start", kind="stable", na_position="last").reset_index(drop=True)
     return df
 
 

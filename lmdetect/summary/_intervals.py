@@ -1,4 +1,4 @@
-"""Interval arithmetic shared by the RLS and pad summaries: unions, overlaps, observable time,
+"""Interval arithmetic shared by the RLS, pad and intervention summaries: unions, overlaps, observable time,
 and counts of CLMs and PLMs inside intervals.
 
 Intervals are ``(start_s, end_s)`` pairs in seconds since the recording start, half-open
@@ -10,7 +10,8 @@ over an interval that was half masked is counts per *observable* hour, not per c
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,12 @@ __all__ = [
     "complement",
     "Movements",
     "rate_block",
+    "WindowSpan",
+    "window_blocks",
 ]
+
+#: A window around an interval ``[a, b)``: ``(a, b) -> (start_s, end_s)``.
+WindowSpan = Callable[[float, float], tuple[float, float]]
 
 #: Rates over less observable time than this are not reported (None): with 10 min a single
 #: movement moves a rate by 6/h, and less than that says nothing. A project convention.
@@ -227,3 +233,38 @@ def rate_block(
         "plm_per_h": rate_per_h(n_plm, seen_s),
         "clm_per_h": rate_per_h(n_clm, seen_s),
     }
+
+
+def window_blocks(
+    movements: Movements, exposure: Exposure, spans: NDArray[np.float64], windows: Mapping[str, WindowSpan]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Rate blocks in named windows around each of ``spans``, per span and pooled.
+
+    Parameters
+    ----------
+    movements, exposure
+        The night's movements and observable time.
+    spans
+        ``(k, 2)`` intervals ``[a, b)`` (s since the recording start; ``a == b`` for a time).
+    windows
+        Window name -> ``(a, b) -> (start_s, end_s)``, e.g. ``before``: ``(a - 1800, a)``.
+
+    Returns
+    -------
+    pooled, per_span
+        ``pooled[name]``: the rate block over the union of that window of every span (so
+        overlapping windows of back-to-back spans are not counted twice); ``per_span[i][name]``:
+        the block of span ``i`` alone.
+    """
+    spans = np.asarray(spans, dtype=np.float64).reshape(-1, 2)
+    per = [
+        {name: rate_block(movements, exposure, np.array([f(float(a), float(b))])) for name, f in windows.items()}
+        for a, b in spans
+    ]
+    pooled = {
+        name: rate_block(
+            movements, exposure, np.array([f(float(a), float(b)) for a, b in spans], dtype=np.float64).reshape(-1, 2)
+        )
+        for name, f in windows.items()
+    }
+    return pooled, per

@@ -34,11 +34,13 @@ from ._intervals import (
     CoverageTrace,
     Exposure,
     Movements,
+    WindowSpan,
     complement,
     intervals_from_table,
     merge_intervals,
     overlap_s,
     rate_block,
+    window_blocks,
 )
 
 __all__ = [
@@ -291,22 +293,16 @@ def pad_windows(
     counted twice).
     """
     sessions = merge_intervals(sessions)
-    spans = {
+    spans: dict[str, WindowSpan] = {
         "before": lambda a, b: (a - near_s, a),
         "after_start": lambda a, b: (a, a + near_s),
         "after_end": lambda a, b: (b, b + near_s),
     }
-    per = []
-    for a, b in sessions:
-        e: dict[str, Any] = {"onset_s": round(float(a), 3), "duration_s": round(float(b - a), 3)}
-        for name, f in spans.items():
-            e[name] = rate_block(movements, exposure, np.array([f(a, b)]))
-        per.append(e)
-    out: dict[str, Any] = {
-        name: rate_block(movements, exposure, np.array([f(a, b) for a, b in sessions]).reshape(-1, 2))
-        for name, f in spans.items()
-    }
-    out["sessions"] = per
+    out, blocks = window_blocks(movements, exposure, sessions, spans)
+    out["sessions"] = [
+        {"onset_s": round(float(a), 3), "duration_s": round(float(b - a), 3), **blk}
+        for (a, b), blk in zip(sessions, blocks, strict=True)
+    ]
     return out
 
 

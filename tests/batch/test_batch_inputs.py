@@ -120,3 +120,32 @@ def test_manifest_tz_column_is_read_and_checked(tmp_path):
     m.write_text("path,tz\na.cwa,Europe/Berlin\nb.cwa,Mars/Olympus\n")
     with pytest.raises(FormatError, match=r"m\.csv, line 3: column tz: unknown time zone 'Mars/Olympus'"):
         read_manifest(m)
+
+
+def test_manifest_condition_columns_flag_nights_and_are_not_covariates(tmp_path):
+    m = tmp_path / "nights.csv"
+    m.write_text(
+        "path,participant,night,Condition_Foot_Wrap,condition_ropinirole,group\n"
+        "a.lmr,P01,1,yes,0,rls\n"
+        "b.lmr,P01,2,,TRUE,rls\n"
+        "c.lmr,P01,3,1,y,rls\n"
+    )
+    nights = read_manifest(m)
+    assert [n.conditions for n in nights] == [("foot_wrap",), ("ropinirole",), ("foot_wrap", "ropinirole")]
+    assert all(n.covariates == (("group", "rls"),) for n in nights)
+
+
+@pytest.mark.parametrize(
+    "header,row,msg",
+    [
+        ("path,condition_foot_wrap", "a.lmr,maybe", r"line 2: column condition_foot_wrap: 'maybe' is not one of"),
+        ("path,condition_", "a.lmr,1", "line 1: column 'condition_': a condition name"),
+        ("path,condition_2x", "a.lmr,1", "line 1: column 'condition_2x'"),
+    ],
+)
+def test_manifest_bad_condition_column_names_file_line_and_column(tmp_path, header, row, msg):
+    m = tmp_path / "nights.csv"
+    m.write_text(f"{header}\n{row}\n")
+    with pytest.raises(FormatError, match=msg) as info:
+        read_manifest(m)
+    assert "nights.csv" in str(info.value)

@@ -83,6 +83,9 @@ def test_start_and_overrides_from_the_command_line(tmp_path):
         (["--set", "no_such_parameter=1"], "unknown profile parameter"),
         (["--set", "plm_decline=3"], "plm_decline"),
         (["--hours", "0"], "hours"),
+        (["--crossover", "--effect", "foot_wrap=-1"], "--effect expects NAME=FACTOR"),
+        (["--crossover", "--conditions", "none,Foot"], "condition 'Foot'"),
+        (["--crossover", "--conditions", "none,pad", "--effect", "wrap=0.5"], "not in the design"),
     ],
 )
 def test_bad_arguments_exit_2_and_write_nothing(tmp_path, capsys, args, message):
@@ -109,3 +112,13 @@ def test_firmware_sim_module_cli(tmp_path, capsys):
     assert fw_main(["simulate", "--profile", "control", "--hours", "0.5", "--rate", "25", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "night.lmr").exists()
     assert fw_main([]) == 2
+
+
+def test_cli_crossover_writes_a_manifest_for_batch(tmp_path, capsys):
+    out = tmp_path / "study"
+    rc = main(["simulate", "--crossover", "--participants", "2", "--nights", "1", "--conditions", "none,foot_wrap",
+               "--effect", "foot_wrap=0.6", "--hours", "1.5", "--rate", "25", "--out", str(out)])
+    assert rc == 0 and "foot_wrap x0.6" in capsys.readouterr().out
+    manifest = pd.read_csv(out / "manifest.csv")
+    assert list(manifest["condition_foot_wrap"]) == [0, 1, 1, 0]
+    assert json.loads((out / "study_truth.json").read_text())["effects"]["foot_wrap"]["plm_factor"] == 0.6

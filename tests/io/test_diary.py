@@ -1,3 +1,4 @@
+import pandas as pd
 import pytest
 
 from lmdetect.errors import FormatError
@@ -96,3 +97,40 @@ def test_diary_and_pad_log_as_excel_saves_them(tmp_path, as_saved):
     pad = tmp_path / "pad.csv"
     pad.write_bytes(as_saved("start,end,intensity\r\n2026-03-14T22:50:00+01:00,2026-03-14T23:25:00+01:00,5\r\n"))
     assert read_pad_log(pad)["intensity"].tolist() == [5]
+
+
+def test_diary_intervention_rows_period_time_and_date(tmp_path):
+    p = tmp_path / "diary.csv"
+    p.write_text(
+        "kind,start,end,severity,note,name,dose\n"
+        "intervention,2026-03-10,,,,iron_infusion,1000 mg\n"
+        "intervention,2026-03-14T22:30:00+01:00,2026-03-15T06:10:00+01:00,,on/off,Foot_Wrap,\n"
+        "lights_off,2026-03-14T22:41:00+01:00,,,,,\n"
+        "intervention,2026-03-14T21:00:00+01:00,,,,ropinirole,0.25 mg\n"
+    )
+    d = read_diary(p)
+    assert list(d["name"]) == ["ropinirole", "foot_wrap", "", "iron_infusion"]
+    assert d["dose"].iloc[0] == "0.25 mg" and d["end"].isna().iloc[0]
+    assert d["end"].iloc[1] > d["start"].iloc[1]
+    last = d.iloc[-1]
+    assert last["kind"] == "intervention" and last["start"] is pd.NaT and str(last["date"]) == "2026-03-10"
+
+
+@pytest.mark.parametrize(
+    "row,msg",
+    [
+        ("intervention,2026-03-14T21:00:00+01:00,,,,,0.25 mg", "needs a name"),
+        ("intervention,2026-03-14T21:00:00+01:00,,,,foot wrap,", "lower-case letters"),
+        ("intervention,2026-03-14T21:00:00+01:00,,,,ropinirole,a lot", "not a number and a unit"),
+        ("intervention,2026-03-14T22:00:00+01:00,2026-03-14T21:00:00+01:00,,,foot_wrap,", "not after start"),
+        ("intervention,2026-03-10,2026-03-11,,,iron_infusion,", "takes no end"),
+        ("intervention,2026-02-30,,,,iron_infusion,", "not a valid date"),
+        ("intervention,2026-03-14T21:00:00,,,,ropinirole,", "no UTC offset"),
+    ],
+)
+def test_diary_bad_intervention_rows_name_file_and_line(tmp_path, row, msg):
+    p = tmp_path / "diary.csv"
+    p.write_text("kind,start,end,severity,note,name,dose\nlights_off,2026-03-14T22:41:00+01:00,,,,,\n" + row + "\n")
+    with pytest.raises(FormatError, match=msg) as info:
+        read_diary(p)
+    assert "diary.csv" in str(info.value) and "line 3" in str(info.value)
