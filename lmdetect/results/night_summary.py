@@ -232,6 +232,8 @@ class NightContext(Section):
     window: AnalysisWindow = dataclasses.field(default_factory=AnalysisWindow)
     rls: RlsContext = dataclasses.field(default_factory=RlsContext)
     pad: PadContext = dataclasses.field(default_factory=PadContext)
+    #: per timed intervention name: rates before / during / after (lmdetect.summary.interventions)
+    interventions: dict[str, Any] | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -243,6 +245,7 @@ class Quality(Section):
     gap_total_s: float | None = None
     n_backfilled: int | None = None
     n_spikes_removed: int | None = None
+    n_lms_onset_unseen: int | None = None
     nonwear_h: float | None = None
     wear_h: float | None = None
     clock_source: str | None = None
@@ -359,6 +362,9 @@ class NightSummary(Section):
     n_pad_logged: int | None = None
     n_vibration_detected: int | None = None
     pad_measurement: list[Any] | None = None
+    # treatments: condition names and the intervention table (docs/inputs.md)
+    conditions: list[str] | None = None
+    interventions: list[Any] | None = None
     # sections
     quality: Quality = dataclasses.field(default_factory=Quality)
     recording: RecordingInfo = dataclasses.field(default_factory=RecordingInfo)
