@@ -45,7 +45,9 @@ def test_process_tz_aligns_a_device_file_with_its_diary(device_night, tmp_path, 
     ref = _summary(tmp_path / "ref")
     assert _process(device_night, tmp_path / "tz", "--tz", "Europe/Berlin") == 0
     good = _summary(tmp_path / "tz")
-    assert good["tib_h"] == pytest.approx(ref["tib_h"]) and good["tst_h"] == pytest.approx(ref["tst_h"])
+    assert good["tib_h"] == pytest.approx(ref["tib_h"])
+    # the CWA stores the samples as its own integer counts: the quantisation may move one 30-s epoch
+    assert good["tst_h"] == pytest.approx(ref["tst_h"], abs=30 / 3600 + 1e-9)
     assert good["plms_index"] == pytest.approx(ref["plms_index"])
     assert good["recording"]["start"] == ref["recording"]["start"] == "2026-03-14T22:30:00+01:00"
 
