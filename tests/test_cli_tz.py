@@ -48,7 +48,7 @@ def test_process_tz_aligns_a_device_file_with_its_diary(device_night, tmp_path, 
     assert good["tib_h"] == pytest.approx(ref["tib_h"])
     # the CWA stores the samples as its own integer counts: the quantisation may move one 30-s epoch
     assert good["tst_h"] == pytest.approx(ref["tst_h"], abs=30 / 3600 + 1e-9)
-    assert good["plms_index"] == pytest.approx(ref["plms_index"])
+    assert good["plms_index"] == pytest.approx(ref["plms_index"], rel=0.01)  # over that TST
     assert good["recording"]["start"] == ref["recording"]["start"] == "2026-03-14T22:30:00+01:00"
 
     caplog.clear()
