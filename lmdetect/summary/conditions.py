@@ -658,6 +658,8 @@ def _mixed(ly: NDArray[np.float64], who: NDArray[Any], masks: dict[str, NDArray[
             cautions.append(f"Mixed model: {str(w.message).splitlines()[0]}")
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     params, bse, pvals = np.asarray(fit.fe_params), np.asarray(fit.bse_fe), np.asarray(fit.pvalues)[: x.shape[1]]
+    if not (np.isfinite(params).all() and np.isfinite(bse).all()):
+        raise ValueError("the fit gave no finite estimates or standard errors")
     rows = [(float(params[k]), float(params[k] - z * bse[k]), float(params[k] + z * bse[k]), float(pvals[k]))
             for k in range(1, x.shape[1])]
     re_var = float(np.asarray(fit.cov_re)[0, 0])
@@ -734,15 +736,38 @@ def cohort_effects(
                         "treat the intervals as preliminary.")
     means = _participant_means(y, who, masks)
     re_sd = res_sd = None
-    effects = []
+    # a condition on no night, or on every night, has no contrast: left out of the model, not estimated
+    varies = {n: 0 < int(m.sum()) < m.size for n, m in masks.items()}
+    for name, ok_ in varies.items():
+        if not ok_:
+            cautions.append(f"{name}: on {'every' if masks[name].any() else 'no'} night with a {column} value, "
+                            "so it has no within-participant effect to estimate.")
+    fitted = {n: m for n, m in masks.items() if varies[n]}
+    rows: dict[str, tuple[float, float, float, float]] = {}
     if method == MIXED:
         if n_part < 2:
             raise ConfigError("the mixed model needs at least 2 participants")
-        rows, re_sd, res_sd = _mixed(ly, who, masks, confidence, cautions)
-        for name, (est, low, high, pv) in zip(names, rows, strict=True):
+        if fitted:
+            try:
+                est, re_sd, res_sd = _mixed(ly, who, fitted, confidence, cautions)
+                rows = dict(zip(fitted, est, strict=True))
+            except (np.linalg.LinAlgError, ValueError) as exc:
+                # e.g. two conditions always on the same nights: their effects cannot be told apart
+                cautions.append(f"The mixed model could not be fitted ({str(exc).splitlines()[0]}); paired analysis "
+                                "of per-participant means instead.")
+                method = PAIRED
+    effects = []
+    if method == MIXED:
+        for name in names:
             m = masks[name]
-            effects.append(CohortEffect(condition=name, ratio=math.exp(est), ci_low=math.exp(low),
-                                        ci_high=math.exp(high), p_value=pv, n_participants=len(set(who[m].tolist())), n_nights=int(m.sum())))
+            if name in rows:
+                e, low, high, pv = rows[name]
+                effects.append(CohortEffect(condition=name, ratio=math.exp(e), ci_low=math.exp(low),
+                                            ci_high=math.exp(high), p_value=pv,
+                                            n_participants=len(set(who[m].tolist())), n_nights=int(m.sum())))
+            else:
+                effects.append(CohortEffect(condition=name, ratio=None, ci_low=None, ci_high=None, p_value=None,
+                                            n_participants=len(set(who[m].tolist())), n_nights=int(m.sum())))
     else:
         count = np.sum([m.astype(int) for m in masks.values()], axis=0)
         frame = pd.DataFrame({"p": who, "ly": ly})
@@ -760,7 +785,7 @@ def cohort_effects(
                 r = stats.ttest_rel(cond[both].to_numpy(), ref[both].to_numpy())
                 ci = r.confidence_interval(confidence_level=confidence)
                 ratio, lo, hi, p = math.exp(d.mean()), math.exp(ci.low), math.exp(ci.high), float(r.pvalue)
-            else:
+            elif varies[name]:
                 cautions.append(f"{name}: fewer than 2 participants have nights with it and reference nights.")
             effects.append(CohortEffect(condition=name, ratio=ratio, ci_low=lo, ci_high=hi, p_value=p,
                                         n_participants=int(d.size), n_nights=int(alone.sum())))

@@ -92,6 +92,34 @@ def test_paired_is_the_fallback_without_statsmodels(monkeypatch):
         C.cohort_effects(crossover(np.random.default_rng(3)), ["pad"], method="mixed")
 
 
+def test_a_condition_without_contrast_is_not_estimated_and_the_others_are():
+    """A condition on no night (a misspelt flag) or on every night cannot be estimated; it must not stop the others."""
+    t = crossover(np.random.default_rng(8), n_participants=8, nights=4)
+    t["condition_never"] = False
+    t["condition_always"] = True
+    res = C.cohort_effects(t, ["pad", "never", "always", "wrap"], method="mixed")
+    assert res.method == "mixed"
+    pad, never, always, wrap = res.effects
+    assert never.ratio is None and always.ratio is None and not never.flagged
+    assert pad.ci_low < PAD < pad.ci_high and wrap.ratio is not None
+    assert any("never: on no night" in c for c in res.cautions)
+    assert any("always: on every night" in c for c in res.cautions)
+    # the same estimates as without them
+    alone = C.cohort_effects(t, ["pad", "wrap"], method="mixed").effects
+    assert pad.ratio == pytest.approx(alone[0].ratio, rel=1e-9)
+
+
+def test_conditions_that_always_go_together_fall_back_to_the_paired_analysis():
+    t = crossover(np.random.default_rng(9), n_participants=8, nights=4)
+    t["condition_twin"] = t["condition_pad"]  # pad and twin on the same nights: not separable
+    res = C.cohort_effects(t, ["pad", "twin", "wrap"], method="mixed")
+    assert res.method == "paired" and "ttest_rel" in res.assumptions
+    assert any("could not be fitted" in c for c in res.cautions)
+    pad, twin, wrap = res.effects
+    assert pad.ratio is None and twin.ratio is None  # never alone: no paired contrast either
+    assert wrap.ci_low < WRAP < wrap.ci_high
+
+
 def test_compare_conditions_side_by_side_one_participant():
     t = crossover(np.random.default_rng(4), n_participants=1, nights=14)
     pad, wrap = C.compare_conditions(t, ["pad", "wrap"], n_boot=2000)
