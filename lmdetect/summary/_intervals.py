@@ -235,8 +235,15 @@ def rate_block(
     }
 
 
+def subtract_intervals(iv: NDArray[np.float64], cut: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The parts of the union of ``iv`` outside the union of ``cut``, as disjoint sorted intervals."""
+    out = [complement(cut, (float(a), float(b))) for a, b in merge_intervals(iv)]
+    return np.concatenate(out).reshape(-1, 2) if out else np.zeros((0, 2))
+
+
 def window_blocks(
-    movements: Movements, exposure: Exposure, spans: NDArray[np.float64], windows: Mapping[str, WindowSpan]
+    movements: Movements, exposure: Exposure, spans: NDArray[np.float64], windows: Mapping[str, WindowSpan],
+    exclude: Mapping[str, NDArray[np.float64]] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Rate blocks in named windows around each of ``spans``, per span and pooled.
 
@@ -248,6 +255,9 @@ def window_blocks(
         ``(k, 2)`` intervals ``[a, b)`` (s since the recording start; ``a == b`` for a time).
     windows
         Window name -> ``(a, b) -> (start_s, end_s)``, e.g. ``before``: ``(a - 1800, a)``.
+    exclude
+        Window name -> intervals left out of that window (e.g. the time under any of ``spans``,
+        so the window before a second period does not count the first).
 
     Returns
     -------
@@ -257,14 +267,12 @@ def window_blocks(
         the block of span ``i`` alone.
     """
     spans = np.asarray(spans, dtype=np.float64).reshape(-1, 2)
-    per = [
-        {name: rate_block(movements, exposure, np.array([f(float(a), float(b))])) for name, f in windows.items()}
-        for a, b in spans
-    ]
-    pooled = {
-        name: rate_block(
-            movements, exposure, np.array([f(float(a), float(b)) for a, b in spans], dtype=np.float64).reshape(-1, 2)
-        )
-        for name, f in windows.items()
-    }
+    cut = dict(exclude or {})
+
+    def block(name: str, iv: NDArray[np.float64]) -> dict[str, Any]:
+        iv = np.asarray(iv, dtype=np.float64).reshape(-1, 2)
+        return rate_block(movements, exposure, subtract_intervals(iv, cut[name]) if name in cut else iv)
+
+    per = [{name: block(name, np.array([f(float(a), float(b))])) for name, f in windows.items()} for a, b in spans]
+    pooled = {name: block(name, np.array([f(float(a), float(b)) for a, b in spans])) for name, f in windows.items()}
     return pooled, per

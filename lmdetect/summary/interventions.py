@@ -16,7 +16,9 @@ Within the night, PLM and CLM rates are counted in windows around each timed int
 same window logic as around pad sessions (:func:`lmdetect.summary._intervals.window_blocks`):
 ``before`` = ``[a - near_s, a)``; ``during`` = ``[a, b)`` for a period, and from the time to the end
 of time in bed for a time (a dose acts from when it is taken on); ``after`` = ``[b, b + near_s)``
-(for a time ``b = a``). Rates are per observable hour and None under 10 min, so a dose taken before
+(for a time ``b = a``). ``before`` and ``after`` leave out the time under any period of the same
+name, so a wrap taken off for a few minutes and put back on does not count its own wearing time
+as before or after it. Rates are per observable hour and None under 10 min, so a dose taken before
 lights off has no ``before`` rate. These are per-night observations; effects are estimated across
 nights (``lmdetect summarize``).
 """
@@ -179,7 +181,8 @@ def interventions_context(
             "during": lambda a, b: (a, b) if b > a else (a, max(a, end)),
             "after": lambda a, b: (b, b + near_s),
         }
-        pooled, per = window_blocks(movements, exposure, spans, windows)
+        worn = spans[period.to_numpy()]  # the time under a period of this name is neither before nor after one
+        pooled, per = window_blocks(movements, exposure, spans, windows, exclude={"before": worn, "after": worn})
         out[str(name)] = {
             "kind": "period" if period.all() else ("time" if not period.any() else "mixed"),
             "window_s": near_s,

@@ -85,6 +85,22 @@ def test_rates_before_during_and_after_a_period_and_a_dose():
     assert dose["occurrences"][0]["dose"] == "0.25 mg"
 
 
+def test_a_period_taken_off_and_put_back_is_not_its_own_before_or_after():
+    # a wrap worn 3600-5400 s and 5700-7200 s; PLMs every 20 s from 3000 to 7800 s
+    ev = _events([3000.0 + 20 * i for i in range(240)])
+    t = pd.DataFrame({"name": ["foot_wrap"] * 2, "onset_s": [3600.0, 5700.0], "duration_s": [1800.0, 1500.0],
+                      "dose": ["", ""], "date": ["", ""], "source": ["diary", "diary"]})
+    c = interventions_context(ev, t, rules=W, window=(0.0, 10800.0))["foot_wrap"]
+    # before: [1800, 3600) and the 5 min off [5400, 5700), not the first wearing; after: [5400, 5700) and [7200, 9000)
+    assert c["before"]["observed_h"] == round(2100 / 3600, 4)
+    assert c["after"]["observed_h"] == round(2100 / 3600, 4)
+    assert c["during"]["observed_h"] == round(3300 / 3600, 4)
+    first, second = c["occurrences"]
+    assert first["after"]["observed_h"] == round(300 / 3600, 4) and first["after"]["plm_per_h"] is None  # < 10 min
+    assert second["before"]["observed_h"] == round(300 / 3600, 4)
+    assert c["during"]["n_plm"] == 165  # onsets in [3600, 5400) and [5700, 7200)
+
+
 def test_pad_windows_and_intervention_windows_agree_on_the_same_session():
     ev = _events([800.0 + 20 * i for i in range(40)])
     log = pd.DataFrame({"onset_s": [1000.0], "duration_s": [600.0], "intensity": [4]})
