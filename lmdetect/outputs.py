@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .pipeline import NightResult
+from .results.conditions import ConditionAnalysis, ConditionRenderer, ConditionRequest
 from .results.multinight import (
     ExtraOutputs,
     MultiNightRenderer,
@@ -88,6 +89,7 @@ def summarize_nights(
     confidence: float = 0.95,
     report: bool = True,
     dpi: float = 100,
+    conditions: ConditionRequest | None = None,
     extra_outputs: ExtraOutputs | None = None,
 ) -> SummarizeResult:
     """Summarise several processed nights into a table, statistics and a report (``lmdetect summarize``).
@@ -98,12 +100,11 @@ def summarize_nights(
 
     Parameters
     ----------
-    dirs, out_dir, labels, metric, n_boot, seed, confidence, extra_outputs
-        As for :func:`~lmdetect.results.multinight.write_multinight_folder` (``extra_outputs``:
-        further files such as the condition analyses of
-        :func:`lmdetect.results.conditions.condition_outputs`).
+    dirs, out_dir, labels, metric, n_boot, seed, confidence, conditions, extra_outputs
+        As for :func:`~lmdetect.results.multinight.write_multinight_folder` (``conditions``: the
+        condition analyses asked for, :class:`lmdetect.results.conditions.ConditionRequest`).
     report
-        Also write ``multinight.html``.
+        Also write ``multinight.html`` (and, with conditions asked for, ``conditions.html``).
     dpi
         Resolution of the report's figures (dots per inch).
 
@@ -113,12 +114,18 @@ def summarize_nights(
         The table, statistics, document and written paths.
     """
     render: MultiNightRenderer | None = None
+    render_conditions: ConditionRenderer | None = None
     if report:
-        from .report.multinight import render_multinight_report  # lazy: matplotlib, jinja2
+        from .report.conditions import render_conditions_report  # lazy: matplotlib, jinja2
+        from .report.multinight import render_multinight_report
 
         def render(summary: MultiNightSummary, folders: dict[str, NightFolder], doc: dict[str, Any],
-                   out: Path) -> str:
-            return render_multinight_report(summary, folders, doc, out_dir=out, dpi=dpi)
+                   out: Path, analysis: ConditionAnalysis | None) -> str:
+            return render_multinight_report(summary, folders, doc, out_dir=out, dpi=dpi, conditions=analysis)
+
+        def render_conditions(analysis: ConditionAnalysis, doc: dict[str, Any]) -> str:
+            return render_conditions_report(analysis, doc, dpi=dpi)
 
     return write_multinight_folder(dirs, out_dir, labels=labels, metric=metric, n_boot=n_boot, seed=seed,
-                                   confidence=confidence, render=render, extra_outputs=extra_outputs)
+                                   confidence=confidence, render=render, conditions=conditions,
+                                   render_conditions=render_conditions, extra_outputs=extra_outputs)

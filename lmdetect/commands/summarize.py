@@ -8,7 +8,8 @@ Example::
     lmdetect summarize out/p01/ --before-after iron_infusion=2026-03-16 --washout-days 7 --out summary/
 
 writes ``summary/multinight.csv``, ``multinight.parquet``, ``multinight.json`` and
-``multinight.html``, and with ``--compare`` / ``--before-after`` also ``conditions.json`` and
+``multinight.html`` (its conditions section compares every condition of the nights, or those
+named), and with ``--compare`` / ``--before-after`` also ``conditions.json`` and
 ``conditions.html`` (docs/multinight.md).
 """
 
@@ -18,8 +19,12 @@ import argparse
 import importlib.util
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..results.conditions import ConditionRequest
 
 __all__ = ["NAME", "HELP", "add_arguments", "run"]
 
@@ -44,9 +49,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
     p.add_argument("--no-report", action="store_true", help="write the tables only, no multinight.html")
     p.add_argument("--compare", action="append", default=[], metavar="CONDITION",
-                   help="compare nights with CONDITION (a condition_<name> column of the cohort table or "
-                   "--conditions file; pad from the pad rule) with reference nights; repeat for several side by "
-                   "side; with several participants also their within-participant effects")
+                   help="compare nights with CONDITION (a diary intervention, a condition_<name> column of the "
+                   "cohort table or --conditions file; pad from the pad rule) with reference nights; repeat for "
+                   "several side by side; with several participants also their within-participant effects; "
+                   "writes conditions.json/.html (without it the report compares every condition the nights "
+                   "differ in)")
     p.add_argument("--before-after", action="append", default=[], metavar="NAME=YYYY-MM-DD",
                    help="nights before vs after a start date (one participant), with a trend-aware segmented "
                    "regression; repeatable")
@@ -54,7 +61,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="nights left out after each --before-after date (default 0)")
     p.add_argument("--conditions", type=Path, metavar="FILE",
                    help="CSV or Parquet with a night column (optionally participant) and condition_<name> "
-                   "columns (True/False)")
+                   "columns (True/False) marking the nights")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,10 +85,8 @@ def run(args: argparse.Namespace) -> int:
     if report and any(importlib.util.find_spec(m) is None for m in ("matplotlib", "jinja2")):
         print("lmdetect summarize: report skipped (install lmdetect[report])", file=sys.stderr)
         report = False
-    extra = _condition_outputs(args, report)
     res = summarize_nights(args.dirs, args.out, labels=args.labels, metric=metric, n_boot=args.n_boot,
-                           seed=args.seed, report=report, extra_outputs=extra)
-    _remove_stale_conditions(args.out, res.files)
+                           seed=args.seed, report=report, conditions=_condition_request(args))
     c = res.summary.comparison
 
     def fmt(v: float | None, d: int = 2) -> str:
@@ -93,39 +98,25 @@ def run(args: argparse.Namespace) -> int:
     )
     for caution in res.summary.cautions:
         print(f"  caution: {caution}")
-    if "conditions_stats" in res.files:
-        _print_conditions(res.files["conditions_stats"])
+    if res.conditions is not None:
+        _print_conditions(res.document["conditions"])
     for name, path in res.files.items():
         print(f"  {name}: {path}")
     return 0
 
 
-def _condition_outputs(args: argparse.Namespace, report: bool):  # type: ignore[no-untyped-def]
-    """The conditions.json / conditions.html writer for --compare / --before-after, or None."""
-    from ..results.conditions import ConditionRequest, condition_outputs, parse_before_after
+def _condition_request(args: argparse.Namespace) -> ConditionRequest:
+    """The condition analyses asked for by --compare / --before-after, and the --conditions file."""
+    from ..results.conditions import ConditionRequest, parse_before_after
 
-    request = ConditionRequest(compare=tuple(args.compare),
-                               before_after=tuple(parse_before_after(t) for t in args.before_after),
-                               washout_days=args.washout_days, conditions_file=args.conditions)
-    if not request:
-        if args.conditions is not None:
-            raise ConfigError("--conditions needs --compare or --before-after")
-        return None
-    render = None
-    if report:
-        from ..report.conditions import render_conditions_report  # lazy: matplotlib, jinja2
-
-        def render(analysis, doc):  # type: ignore[no-untyped-def]
-            return render_conditions_report(analysis, doc)
-
-    return condition_outputs(request, list(args.dirs), metric=args.metric, n_boot=args.n_boot, seed=args.seed,
-                             render=render)
+    return ConditionRequest(compare=tuple(args.compare),
+                            before_after=tuple(parse_before_after(t) for t in args.before_after),
+                            washout_days=args.washout_days, conditions_file=args.conditions)
 
 
-def _print_conditions(path: Path) -> None:
-    import json
-
-    doc = json.loads(path.read_text(encoding="utf-8"))
+def _print_conditions(doc: dict[str, Any]) -> None:
+    if not doc["requested"]:
+        print(f"  conditions compared (every one the nights differ in): {', '.join(doc['conditions'])}")
 
     def fmt(v: float | None) -> str:
         return "n/a" if v is None else f"{v:.2f}"
@@ -141,13 +132,3 @@ def _print_conditions(path: Path) -> None:
     for b in doc["before_after"]:
         print(f"  {b['name']} from {b['start']}: level change {fmt(b['level_ratio'])} (CI {fmt(b['level_low'])} "
               f"to {fmt(b['level_high'])}); ratio of means {fmt(b['ratio'])}")
-
-
-def _remove_stale_conditions(out: Path, written: dict[str, Path]) -> None:
-    """Remove a conditions.json / conditions.html of an earlier run that this run did not rewrite."""
-    from ..results.conditions import CONDITION_OUTPUTS
-
-    kept = {p.name for p in written.values()}
-    for name in CONDITION_OUTPUTS.values():
-        if name not in kept and (out / name).exists():
-            (out / name).unlink()

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from .._atomic import atomic_write_text
 from ..results.conditions import ConditionAnalysis
@@ -54,6 +55,9 @@ def plot_condition_ratios(rows: Sequence[tuple[str, float | None, float | None, 
     ax.axvline(1.0, color="#444", lw=1, ls="--")
     ax.set_yticks(ys, [r[0] for r in rows])
     ax.set_xscale("log")
+    # ratios read as plain numbers (0.5, 2), not powers of ten
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _pos: f"{v:g}" if f"{v:.0e}"[0] in "235" else ""))
     vals = [v for row in rows for v in row[1:] if v is not None and math.isfinite(v) and v > 0]
     if vals:
         ax.set_xlim(min(min(vals), 1.0) / 1.25, max(max(vals), 1.0) * 1.25)

@@ -1,10 +1,13 @@
 """The multi-night report: one self-contained HTML page over several nights of one person.
 
 Sections: one timeline row per night (sleep, leg movements, RLS episodes, pad sessions, on one
-clock axis, after the RestEaze multi-night layout) with the key numbers and average rows; PLMS/h
-and periodicity-index trends; pad against no-pad nights (ratio of means with a bootstrap
-interval, and a caution with fewer than 5 nights per group); every column of the night table;
-methods and provenance.
+clock axis, after the RestEaze multi-night layout) with the key numbers, each night's conditions
+and average rows; PLMS/h and periodicity-index trends; pad against no-pad nights (ratio of means
+with a bootstrap interval, and a caution with fewer than 5 nights per group); every condition
+(the nights with each, the comparison of each with reference nights in one table and one figure,
+with several participants the within-participant effects, and before/after changes: the analyses
+of :mod:`lmdetect.results.conditions`, figures shared with :mod:`lmdetect.report.conditions`);
+every column of the night table; methods and provenance.
 
 Every number in a table cell carries ``data-night``/``data-column`` (night-table cells),
 ``data-average``/``data-column`` (average rows) or ``data-stat`` (a dotted key into
@@ -34,7 +37,9 @@ from matplotlib.ticker import FixedLocator, FuncFormatter
 
 from .._atomic import atomic_write_text
 from .._versions import package_versions
+from ..results.conditions import CONDITION_OUTPUTS, ConditionAnalysis
 from ..results.multinight import NightFolder
+from ..summary.conditions import CONDITION_PREFIX
 from ..summary.metric_ids import METRIC_IDS
 from ..summary.multinight import (
     COLUMN_LABELS,
@@ -51,6 +56,7 @@ from ..summary.multinight import (
 )
 from ..summary.night import NIGHT_METRIC_COLUMNS, format_metric, metric_value
 from ._templates import environment
+from .conditions import conditions_figures
 from .figures import COLORS, figure_to_png, png_data_uri
 from .methods import ACTIGRAPHY_NOTE
 from .pad_text import multinight_pad_sentence
@@ -63,6 +69,9 @@ __all__ = [
     "plot_pad_comparison",
     "multinight_figures",
     "KEY_COLUMNS",
+    "column_header",
+    "night_conditions_text",
+    "condition_counts",
     "render_multinight_report",
     "write_multinight_report",
 ]
@@ -479,9 +488,59 @@ def _night_link(folder: NightFolder, out_dir: Path | None) -> str | None:
         return None
 
 
+def column_header(column: str) -> str:
+    """The report's label of a night-table column: its display label, ``With <name>`` for a condition."""
+    if column.startswith(CONDITION_PREFIX):
+        return f"With {column[len(CONDITION_PREFIX):]}"
+    return COLUMN_LABELS.get(column, column)
+
+
+def night_conditions_text(table: pd.DataFrame) -> dict[str, str]:
+    """Per night label, the names of its conditions (``condition_<name>`` True), comma-separated."""
+    cols = [c for c in table.columns if str(c).startswith(CONDITION_PREFIX)]
+    out = {}
+    for _, row in table.iterrows():
+        out[str(row[NIGHT_COLUMN])] = ", ".join(str(c)[len(CONDITION_PREFIX):] for c in cols if bool(row[c]))
+    return out
+
+
+def condition_counts(table: pd.DataFrame) -> list[tuple[str, int, int]]:
+    """Every condition of the table with its nights with and without it (participants given apart)."""
+    out = []
+    for c in table.columns:
+        if str(c).startswith(CONDITION_PREFIX):
+            v = table[c].astype(bool)
+            out.append((str(c)[len(CONDITION_PREFIX):], int(v.sum()), int((~v).sum())))
+    return out
+
+
+def _condition_context(conditions: ConditionAnalysis | None, doc: Mapping[str, Any], table: pd.DataFrame,
+                       out_dir: Path | None, dpi: float) -> dict[str, Any]:
+    images: dict[str, str] = {}
+    cautions: list[str] = []
+    if conditions is not None:
+        for k, f in conditions_figures(conditions).items():
+            images[f"conditions-{k}"] = png_data_uri(figure_to_png(f, dpi=dpi))
+        cautions = [c for x in conditions.comparisons for c in x.cautions]
+        cautions += [c for b in conditions.before_after for c in b.cautions]
+        if conditions.cohort is not None:
+            cautions += list(conditions.cohort.cautions)
+    report = CONDITION_OUTPUTS["report"]
+    link = report if (conditions is not None and conditions.requested and out_dir is not None) else None
+    return {
+        "conditions": conditions,
+        "cdoc": doc.get("conditions"),
+        "condition_images": images,
+        "condition_cautions": list(dict.fromkeys(cautions)),
+        "condition_counts": condition_counts(table),
+        "night_conditions": night_conditions_text(table),
+        "conditions_link": link,
+    }
+
+
 def _context(
     summary: MultiNightSummary, folders: Mapping[str, NightFolder], doc: Mapping[str, Any], out_dir: Path | None,
-    dpi: float,
+    dpi: float, conditions: ConditionAnalysis | None = None,
 ) -> dict[str, Any]:
     t = summary.table
     figs = multinight_figures(summary, folders)
@@ -505,7 +564,7 @@ def _context(
         "id_columns": [c for c in TABLE_ID_COLUMNS],
         "key_columns": [c for c in KEY_COLUMNS if c in columns],
         "decimals": decimals,
-        "headers": {c: COLUMN_LABELS.get(c, c) for c in columns},
+        "headers": {c: column_header(c) for c in columns},
         "td": _td,
         "stat": _stat_function(doc),
         "averages": [(k, label, counts[k], summary.averages[k]) for k, label in avg_labels],
@@ -523,6 +582,7 @@ def _context(
         "evidence_col": EVIDENCE_COLUMN,
         "references": _REFERENCES,
         "versions": list(package_versions(_VERSIONED).items()),
+        **_condition_context(conditions, doc, t, out_dir, dpi),
     }
 
 
@@ -533,6 +593,7 @@ def render_multinight_report(
     *,
     out_dir: str | os.PathLike[str] | None = None,
     dpi: float = 100,
+    conditions: ConditionAnalysis | None = None,
 ) -> str:
     """The HTML text of the multi-night report.
 
@@ -549,8 +610,14 @@ def render_multinight_report(
         ``report.html`` by a relative path.
     dpi
         Resolution of the embedded figures.
+    conditions
+        The condition analyses, the same as ``document["conditions"]``
+        (:func:`lmdetect.results.multinight.write_multinight_folder` makes both); None: no
+        comparison section, only the nights with each condition.
     """
-    ctx = _context(summary, folders, document, None if out_dir is None else Path(out_dir), dpi)
+    if (conditions is None) != (document.get("conditions") is None):
+        raise ValueError("the condition analyses and multinight.json's conditions must be given together")
+    ctx = _context(summary, folders, document, None if out_dir is None else Path(out_dir), dpi, conditions)
     html = environment().get_template("multinight.html.jinja").render(**ctx)
     log.debug("multi-night report: %d characters", len(html))
     return html
@@ -563,8 +630,10 @@ def write_multinight_report(
     document: Mapping[str, Any],
     *,
     dpi: float = 100,
+    conditions: ConditionAnalysis | None = None,
 ) -> Path:
     """Write the multi-night report atomically; returns the path."""
     path = Path(path)
-    atomic_write_text(path, render_multinight_report(summary, folders, document, out_dir=path.parent, dpi=dpi))
+    atomic_write_text(path, render_multinight_report(summary, folders, document, out_dir=path.parent, dpi=dpi,
+                                                     conditions=conditions))
     return path

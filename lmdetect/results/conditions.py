@@ -3,15 +3,19 @@
 Conditions are boolean ``condition_<name>`` columns (:data:`lmdetect.summary.conditions.CONDITION_PREFIX`).
 :func:`add_condition_columns` puts them on the night table from:
 
+- each night's own diary interventions (the ``interventions`` of its ``summary.json`` whose source
+  is ``diary``: a foot wrap, a dose, an infusion date logged for that night);
 - the cohort table of a batch output folder given to ``lmdetect summarize`` (``cohort.parquet``,
-  else ``cohort.csv``), matched by participant and night id;
+  else ``cohort.csv``), matched by its ``night_id`` (the night table's ``night``);
 - a conditions file (``--conditions``, CSV or Parquet): a ``night`` column (night label, folder name
   or date), optionally ``participant``, and ``condition_<name>`` columns (True/False, yes/no, 1/0;
   an empty cell or an unlisted night is False);
 - ``condition_pad`` from the night table's pad rule (``Pad night``) when no source gives it.
 
 :func:`analyse_conditions` then runs the analyses of :mod:`lmdetect.summary.conditions` asked for
-(:class:`ConditionRequest`); :data:`CONDITION_OUTPUTS` are the files ``lmdetect summarize`` adds.
+(:class:`ConditionRequest`; without one, :func:`conditions_to_compare` picks every condition the
+nights differ in, for the multi-night report); :data:`CONDITION_OUTPUTS` are the files
+``lmdetect summarize`` adds when conditions are asked for.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +49,13 @@ __all__ = [
     "parse_before_after",
     "read_condition_file",
     "find_cohort_tables",
+    "diary_conditions",
     "add_condition_columns",
+    "conditions_to_compare",
     "analyse_conditions",
+    "ConditionRenderer",
+    "condition_sources",
+    "condition_document",
 ]
 
 #: Files written by ``lmdetect summarize`` when conditions are analysed, by key.
@@ -105,12 +114,14 @@ def read_condition_file(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise FormatError(p, "empty file (no header)") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
         raise FormatError(p, f"not a readable table ({str(exc).splitlines()[0]})") from None
-    if "night" not in t.columns:
+    if "night" not in t.columns and "night_id" not in t.columns:
         raise FormatError(p, "missing column night", line=1)
     cols = [c for c in t.columns if str(c).startswith(CONDITION_PREFIX)]
     if not cols:
         raise FormatError(p, f"no {CONDITION_PREFIX}<name> column", line=1)
-    out = pd.DataFrame({"night": t["night"].astype(str).to_numpy()})
+    # a cohort table names a night by night_id (participant/night), as the night table does
+    key = "night_id" if "night_id" in t.columns else "night"
+    out = pd.DataFrame({"night": t[key].astype(str).to_numpy()})
     if "participant" in t.columns:
         out["participant"] = t["participant"].astype(str).to_numpy()
     for c in cols:
@@ -130,9 +141,44 @@ def find_cohort_tables(dirs: Sequence[str | os.PathLike[str]]) -> list[Path]:
     return out
 
 
-def add_condition_columns(table: pd.DataFrame, sources: Sequence[str | os.PathLike[str]]) -> pd.DataFrame:
-    """The night table with ``condition_*`` columns from ``sources`` (module docstring); unlisted nights False."""
+def diary_conditions(summary: Mapping[str, Any]) -> set[str]:
+    """The names of a night's diary interventions (``summary.json`` ``interventions`` from the diary).
+
+    The pad and manifest flags are left to the pad-night rule and the cohort table, which may have
+    been corrected since the night was processed (a labels file, an edited manifest).
+    """
+    rows = summary.get("interventions") or []
+    return {str(r["name"]) for r in rows if isinstance(r, Mapping) and r.get("source") == "diary" and r.get("name")}
+
+
+def add_condition_columns(
+    table: pd.DataFrame,
+    sources: Sequence[str | os.PathLike[str]],
+    recorded: Mapping[str, Iterable[str]] | None = None,
+) -> pd.DataFrame:
+    """The night table with ``condition_*`` columns (module docstring); nights without a condition False.
+
+    Parameters
+    ----------
+    table
+        The night table (``night``, ``participant``, ``date``, ``pad_night``).
+    sources
+        Cohort tables and conditions files, in order; a condition named by several is True where any says so.
+    recorded
+        Night label -> the night's own conditions (:func:`diary_conditions`).
+
+    Returns
+    -------
+    DataFrame
+        ``table`` with one bool column ``condition_<name>`` per condition, sorted by name, after the others.
+    """
     out = table.copy()
+    if recorded:
+        names = sorted({n for v in recorded.values() for n in v})
+        for n in names:
+            vals = np.array([n in set(recorded.get(str(k), ())) for k in out[NIGHT_COLUMN]], dtype=bool)
+            col = CONDITION_PREFIX + n
+            out[col] = (out[col].to_numpy(dtype=bool) | vals) if col in out.columns else vals
     for src in sources:
         conds = read_condition_file(src)
         keys = ["participant", "night"] if "participant" in conds.columns else ["night"]
@@ -143,7 +189,8 @@ def add_condition_columns(table: pd.DataFrame, sources: Sequence[str | os.PathLi
         names = [c for c in conds.columns if c.startswith(CONDITION_PREFIX)]
         hits = []
         for _, row in out.iterrows():
-            cand = [row[NIGHT_COLUMN], row[DATE_COLUMN]]
+            # the night's label, its folder name (the label's last part), its date
+            cand = list(dict.fromkeys([row[NIGHT_COLUMN], str(row[NIGHT_COLUMN]).rsplit("/", 1)[-1], row[DATE_COLUMN]]))
             found = None
             for night in cand:
                 key = (row[PARTICIPANT_COLUMN], night) if len(keys) == 2 else (night,)
@@ -156,22 +203,44 @@ def add_condition_columns(table: pd.DataFrame, sources: Sequence[str | os.PathLi
             out[c] = (out[c].to_numpy(dtype=bool) | vals) if c in out.columns else vals
     if CONDITION_PREFIX + "pad" not in out.columns:
         out[CONDITION_PREFIX + "pad"] = out[PAD_COLUMN].astype(bool)
-    return out
+    conds = sorted(c for c in out.columns if str(c).startswith(CONDITION_PREFIX))
+    return out[[c for c in out.columns if c not in conds] + conds]
+
+
+def conditions_to_compare(table: pd.DataFrame) -> tuple[str, ...]:
+    """Every condition the nights of ``table`` differ in (on some nights, not on all), by name.
+
+    Empty when that is the pad alone, which the pad comparison already covers; what the multi-night
+    report compares when no condition is asked for.
+    """
+    names = []
+    for c in table.columns:
+        if str(c).startswith(CONDITION_PREFIX):
+            v = table[c].astype(bool)
+            if v.any() and not v.all():
+                names.append(str(c)[len(CONDITION_PREFIX):])
+    return () if names in ([], ["pad"]) else tuple(sorted(names))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class ConditionAnalysis:
-    """The analyses run: night-level comparisons, before/after changes, cohort effects (several participants)."""
+    """The analyses run: night-level comparisons, before/after changes, cohort effects (several participants).
+
+    ``requested`` is False when the conditions compared were not asked for but are every condition the
+    nights differ in (:func:`conditions_to_compare`).
+    """
 
     metric: str
     comparisons: tuple[ConditionComparison, ...]
     before_after: tuple[BeforeAfter, ...]
     cohort: CohortEffects | None
     table: pd.DataFrame
+    requested: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "metric": self.metric,
+            "requested": self.requested,
             "conditions": [c.condition for c in self.comparisons],
             "comparisons": [c.to_dict() for c in self.comparisons],
             "before_after": [b.to_dict() for b in self.before_after],
@@ -187,6 +256,7 @@ def analyse_conditions(
     n_boot: int = 10_000,
     seed: int = 0,
     confidence: float = 0.95,
+    requested: bool = True,
 ) -> ConditionAnalysis:
     """Run the analyses of ``request`` on a night table that has its ``condition_*`` columns.
 
@@ -209,44 +279,24 @@ def analyse_conditions(
         changes.append(before_after(table, name, start, metric, washout_days=request.washout_days, n_boot=n_boot,
                                     seed=seed, confidence=confidence))
     return ConditionAnalysis(metric=metric, comparisons=comparisons, before_after=tuple(changes), cohort=cohort,
-                             table=table)
+                             table=table, requested=requested)
 
 
-#: Renders ``conditions.html`` from the analysis and its ``conditions.json`` document.
-ConditionRenderer = Any  # Callable[[ConditionAnalysis, dict[str, Any]], str]
+#: Renders ``conditions.html``: (analysis, its ``conditions.json`` document) -> HTML text.
+ConditionRenderer = Callable[[ConditionAnalysis, "dict[str, Any]"], str]
 
 
-def condition_outputs(
-    request: ConditionRequest,
-    dirs: Sequence[str | os.PathLike[str]],
-    *,
-    metric: str,
-    n_boot: int = 10_000,
-    seed: int = 0,
-    confidence: float = 0.95,
-    render: ConditionRenderer | None = None,
-) -> Any:
-    """The extra outputs of ``lmdetect summarize`` for ``request``: a function of the multi-night summary
-    returning ``{key: (file name, text)}`` (``conditions.json``, and ``conditions.html`` with ``render``).
+def condition_sources(dirs: Sequence[str | os.PathLike[str]],
+                      conditions_file: str | os.PathLike[str] | None = None) -> list[str | os.PathLike[str]]:
+    """Where conditions come from besides the nights themselves: the cohort tables of ``dirs``, then the file."""
+    sources: list[str | os.PathLike[str]] = [*find_cohort_tables(dirs)]
+    if conditions_file is not None:
+        sources.append(conditions_file)
+    return sources
 
-    Condition columns come from the cohort tables of ``dirs`` and ``request.conditions_file``
-    (:func:`add_condition_columns`).
-    """
-    import json
 
+def condition_document(analysis: ConditionAnalysis) -> dict[str, Any]:
+    """``conditions.json`` (and ``multinight.json``'s ``conditions``): :meth:`ConditionAnalysis.to_dict`, JSON-ready."""
     from .summary_json import to_jsonable
 
-    sources: list[str | os.PathLike[str]] = [*find_cohort_tables(dirs)]
-    if request.conditions_file is not None:
-        sources.append(request.conditions_file)
-
-    def outputs(summary: Any, _folders: Any) -> dict[str, tuple[str, str]]:
-        table = add_condition_columns(summary.table, sources)
-        analysis = analyse_conditions(table, request, metric=metric, n_boot=n_boot, seed=seed, confidence=confidence)
-        doc = to_jsonable(analysis.to_dict())
-        out = {"conditions_stats": (CONDITION_OUTPUTS["stats"], json.dumps(doc, indent=2, allow_nan=False) + "\n")}
-        if render is not None:
-            out["conditions_report"] = (CONDITION_OUTPUTS["report"], render(analysis, doc))
-        return out
-
-    return outputs
+    return to_jsonable(analysis.to_dict())  # type: ignore[no-any-return]

@@ -12,10 +12,20 @@ place when every file succeeded):
     shows their display labels (``PLMS/h``).
 ``multinight.json``
     The statistics (trends, averages, pad vs no-pad ratio with its bootstrap interval and method,
-    cautions), keyed by the same column ids, and each night's provenance.
+    cautions), keyed by the same column ids, the condition analyses (``conditions``) and each
+    night's provenance.
 ``multinight.html``
     The self-contained multi-night report, when a renderer is given (:mod:`lmdetect.report`
     renders it; this module never imports the report package).
+``conditions.json``, ``conditions.html``
+    When conditions are asked for (:class:`lmdetect.results.conditions.ConditionRequest`): the
+    same analyses as ``multinight.json``'s ``conditions``, and the conditions report.
+
+The night table carries one ``condition_<name>`` column per condition of the nights
+(:func:`lmdetect.results.conditions.add_condition_columns`). The condition analyses are those
+asked for, else a comparison of every condition the nights differ in
+(:func:`lmdetect.results.conditions.conditions_to_compare`), so the multi-night report shows every
+condition either way.
 
 A night folder holds ``summary.json`` (required) and ``events.csv`` / ``epochs.csv`` (used for
 the multi-night timeline when present); each is read by
@@ -57,6 +67,18 @@ from ..summary.multinight import (
     multinight_summary,
     multinight_table,
     night_date,
+)
+from .conditions import (
+    CONDITION_OUTPUTS,
+    ConditionAnalysis,
+    ConditionRenderer,
+    ConditionRequest,
+    add_condition_columns,
+    analyse_conditions,
+    condition_document,
+    condition_sources,
+    conditions_to_compare,
+    diary_conditions,
 )
 from .night_folder import NightFolder, read_night_folder  # re-exported: the folders summarize reads
 from .summary_json import to_jsonable
@@ -257,8 +279,9 @@ def multinight_document(
     nights: Sequence[str],
     *,
     labels_file: str | os.PathLike[str] | None = None,
+    conditions: ConditionAnalysis | None = None,
 ) -> dict[str, Any]:
-    """``multinight.json``: the statistics, the table's columns and each night's provenance."""
+    """``multinight.json``: the statistics, the condition analyses, the table's columns and each night's provenance."""
     from .. import __version__
 
     by_label = dict(zip(nights, folders, strict=True))
@@ -281,14 +304,17 @@ def multinight_document(
     doc: dict[str, Any] = {"lmdetect_version": __version__}
     doc.update(summary.to_dict())
     doc["labels_file"] = None if labels_file is None else Path(labels_file).name
+    doc["conditions"] = None if conditions is None else condition_document(conditions)
     doc["table_columns"] = [str(c) for c in summary.table.columns]
     doc["night_provenance"] = prov
     return to_jsonable(doc)  # type: ignore[no-any-return]
 
 
 #: Renders the multi-night report: (summary, nights by label, multinight.json document, output
-#: folder) -> HTML text.
-MultiNightRenderer = Callable[[MultiNightSummary, "dict[str, NightFolder]", "dict[str, Any]", Path], str]
+#: folder, condition analyses or None) -> HTML text.
+MultiNightRenderer = Callable[
+    [MultiNightSummary, "dict[str, NightFolder]", "dict[str, Any]", Path, "ConditionAnalysis | None"], str
+]
 
 #: Further outputs: (summary, nights by label) -> {key: (file name, text)}.
 ExtraOutputs = Callable[[MultiNightSummary, "dict[str, NightFolder]"], "dict[str, tuple[str, str]]"]
@@ -307,13 +333,17 @@ class SummarizeResult:
     folders
         The nights as read, by night label, in table order.
     files
-        Written files by key (:data:`OUTPUT_NAMES`).
+        Written files by key (:data:`OUTPUT_NAMES`; ``conditions_stats`` and ``conditions_report``
+        for :data:`lmdetect.results.conditions.CONDITION_OUTPUTS`).
+    conditions
+        The condition analyses (None when the nights differ in no condition but the pad and none was asked for).
     """
 
     summary: MultiNightSummary
     document: dict[str, Any]
     folders: dict[str, NightFolder]
     files: dict[str, Path]
+    conditions: ConditionAnalysis | None = None
 
 
 def write_multinight_folder(
@@ -326,6 +356,8 @@ def write_multinight_folder(
     seed: int = 0,
     confidence: float = 0.95,
     render: MultiNightRenderer | None = None,
+    conditions: ConditionRequest | None = None,
+    render_conditions: ConditionRenderer | None = None,
     extra_outputs: ExtraOutputs | None = None,
 ) -> SummarizeResult:
     """Summarise several processed nights into a table, statistics and a report (``lmdetect summarize``).
@@ -344,14 +376,20 @@ def write_multinight_folder(
         Bootstrap settings (:func:`lmdetect.summary.multinight.pad_comparison`).
     render
         Renders ``multinight.html``; None writes no report (and removes an earlier one).
+    conditions
+        The condition analyses asked for (``--compare``, ``--before-after``) and a conditions file
+        marking nights; with analyses asked for, ``conditions.json`` is written (and removed when a
+        rerun asks for none).
+    render_conditions
+        Renders ``conditions.html`` when conditions are asked for.
     extra_outputs
-        Further files from the summary (e.g. the condition analyses of
-        :func:`lmdetect.results.conditions.condition_outputs`), written together with the others.
+        Further files from the summary, written together with the others.
 
     Everything is read, computed and rendered before the first file is written, so bad input
     leaves nothing behind; the files are then written to a staging folder and moved into place
     together.
     """
+    dirs = list(dirs)
     folders = read_night_folders(dirs)
     if not folders:
         raise LmdetectError("no night folders given")
@@ -362,13 +400,30 @@ def write_multinight_folder(
     table = multinight_table(
         [f.summary for f in folders], nights, participants=[f.participant for f in folders], pad_labels=pad_labels
     )
+    request = conditions if conditions else None  # a conditions file alone only marks the nights
+    table = add_condition_columns(
+        table, condition_sources(dirs, None if conditions is None else conditions.conditions_file),
+        recorded={n: diary_conditions(f.summary) for n, f in zip(nights, folders, strict=True)},
+    )
     summary = multinight_summary(table, metric=metric, n_boot=n_boot, seed=seed, confidence=confidence)
-    doc = multinight_document(summary, folders, nights, labels_file=labels)
+    metric = summary.comparison.column
+    analysis = None
+    if request is not None:
+        analysis = analyse_conditions(table, request, metric=metric, n_boot=n_boot, seed=seed, confidence=confidence)
+    elif conditions_to_compare(table):
+        analysis = analyse_conditions(table, ConditionRequest(compare=conditions_to_compare(table)), metric=metric,
+                                      n_boot=n_boot, seed=seed, confidence=confidence, requested=False)
+    doc = multinight_document(summary, folders, nights, labels_file=labels, conditions=analysis)
     by_label = dict(zip(nights, folders, strict=True))
     ordered = {n: by_label[n] for n in table[NIGHT_COLUMN]}
     out = Path(out_dir)
-    html = None if render is None else render(summary, ordered, doc, out)
+    html = None if render is None else render(summary, ordered, doc, out, analysis)
     extra = {} if extra_outputs is None else extra_outputs(summary, ordered)
+    if request is not None and analysis is not None:
+        text = json.dumps(doc["conditions"], indent=2, allow_nan=False) + "\n"
+        extra["conditions_stats"] = (CONDITION_OUTPUTS["stats"], text)
+        if render_conditions is not None:
+            extra["conditions_report"] = (CONDITION_OUTPUTS["report"], render_conditions(analysis, doc["conditions"]))
     out.mkdir(parents=True, exist_ok=True)
     # written into a staging folder and moved into place only when every file succeeded, so a
     # failure never leaves a table and a report that disagree
@@ -394,4 +449,9 @@ def write_multinight_folder(
     if html is None and stale.exists():  # never leave a report that disagrees with the table
         stale.unlink()
         log.info("removed the previous %s (no report asked for)", stale.name)
-    return SummarizeResult(summary=summary, document=doc, folders=ordered, files=files)
+    kept = {p.name for p in files.values()}
+    for name in CONDITION_OUTPUTS.values():  # nor conditions files of an earlier run
+        if name not in kept and (out / name).exists():
+            (out / name).unlink()
+            log.info("removed the previous %s (not written by this run)", name)
+    return SummarizeResult(summary=summary, document=doc, folders=ordered, files=files, conditions=analysis)

@@ -4,7 +4,8 @@ One short night is simulated and processed once (:func:`template_summary`); its 
 then copied for every night of a simulated cohort with the night's date, participant, night id and
 PLMS index set (the log-normal model of tests/summary/test_conditions.py), as ``lmdetect batch``
 lays them out: ``root/nights/<participant>/<night>/summary.json`` and ``root/cohort.csv`` holding
-``participant``, ``night``, ``plms_per_h`` and one ``condition_<name>`` column per condition.
+``night_id`` (``participant/night``), ``participant``, ``night``, ``plms_per_h`` and one
+``condition_<name>`` column per condition.
 """
 
 from __future__ import annotations
@@ -83,6 +84,6 @@ def write_cohort(root: Path, rows: list[dict[str, Any]], first: dt.date = dt.dat
         folder.mkdir(parents=True)
         (folder / "summary.json").write_text(json.dumps(s), encoding="utf-8")
     table = pd.DataFrame(rows).drop(columns=["day"])
-    table["night"] = table["participant"] + "/" + table["night"]
+    table.insert(0, "night_id", table["participant"] + "/" + table["night"])
     table.to_csv(root / "cohort.csv", index=False)
     return root

@@ -95,3 +95,68 @@ def test_cohort_report_states_method_and_every_condition(tmp_path):
     for text in ("Within-participant effects across 20 participants", "MixedLM", "random intercept",
                  'data-condition="pad"', 'data-condition="wrap"', 'id="fig-cohort"', 'id="fig-participants"'):
         assert text in html
+
+
+def test_a_batch_cohort_table_marks_nights_by_night_id(tmp_path):
+    """``lmdetect batch`` names a night by night_id (participant/night) and night (the folder)."""
+    t = pd.DataFrame({"night": ["P01/n01", "P01/n02", "P02/n01"], "participant": ["P01", "P01", "P02"],
+                      "date": ["2026-03-14", "2026-03-15", "2026-03-14"], PAD_COLUMN: [False, True, False]})
+    f = tmp_path / "cohort.csv"
+    pd.DataFrame({"night_id": ["P01/n01", "P01/n02", "P02/n01"], "participant": ["P01", "P01", "P02"],
+                  "night": ["n01", "n02", "n01"], "condition_foot_wrap": [True, False, False]}).to_csv(f, index=False)
+    out = add_condition_columns(t, [f])
+    assert out["condition_foot_wrap"].tolist() == [True, False, False]
+    # a conditions file may name the night by its folder name with the participant beside it
+    g = tmp_path / "conditions.csv"
+    g.write_text("participant,night,condition_sham\nP02,n01,yes\n", encoding="utf-8")
+    assert add_condition_columns(t, [g])["condition_sham"].tolist() == [False, False, True]
+
+
+def _diary_cohort(root: Path) -> Path:
+    """A one-participant cohort without a cohort table: the wrap nights say so in their own summary.json."""
+    rows = crossover_rows(13, n_participants=1, nights=6)
+    write_cohort(root, rows)
+    (root / "cohort.csv").unlink()
+    for r in rows:
+        f = root / "nights" / r["participant"] / r["night"] / "summary.json"
+        s = json.loads(f.read_text())
+        s["interventions"] = [{"name": "wrap", "onset_s": 0.0, "duration_s": 3600.0, "source": "diary"}] \
+            if r["condition_wrap"] else []
+        s["interventions"] += [{"name": "caffeine", "onset_s": None, "duration_s": None, "source": "manifest"}]
+        f.write_text(json.dumps(s))
+    return root
+
+
+def test_without_compare_every_condition_the_nights_differ_in_is_compared(tmp_path, capsys):
+    root = _diary_cohort(tmp_path / "n")
+    out = tmp_path / "out"
+    assert main(["summarize", str(root), "--out", str(out), "--n-boot", "300", "--no-report"]) == 0
+    table = pd.read_csv(out / "multinight.csv")
+    # the diary's wrap reaches the table; a manifest flag recorded in summary.json does not (the batch's
+    # cohort table is where manifest flags are kept current)
+    assert [c for c in table.columns if c.startswith("condition_")] == ["condition_pad", "condition_wrap"]
+    assert int(table["condition_wrap"].sum()) == 6
+    doc = json.loads((out / "multinight.json").read_text())["conditions"]
+    assert doc["requested"] is False and doc["conditions"] == ["wrap"]  # the pad is on no night here
+    assert doc["comparisons"][0]["n_with"] == 6 and doc["cohort"] is None
+    assert not (out / "conditions.json").exists()  # written only when conditions are asked for
+    assert "every one the nights differ in): wrap" in capsys.readouterr().out
+    # asked for: the same numbers in conditions.json and multinight.json
+    assert main(["summarize", str(root), "--out", str(out), "--force", "--compare", "wrap", "--n-boot", "300",
+                 "--no-report"]) == 0
+    asked = json.loads((out / "conditions.json").read_text())
+    assert asked == json.loads((out / "multinight.json").read_text())["conditions"] and asked["requested"]
+
+
+def test_a_conditions_file_alone_marks_the_nights_for_the_report(tmp_path):
+    root = write_cohort(tmp_path / "n", before_after_rows(4, days=range(0, 10)))
+    (root / "cohort.csv").unlink()
+    f = tmp_path / "conditions.csv"
+    f.write_text("night,condition_melatonin\n" + "".join(f"p01/n{k:02d},yes\n" for k in range(5)), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["summarize", str(root), "--conditions", str(f), "--out", str(out), "--n-boot", "200",
+                 "--no-report"]) == 0
+    doc = json.loads((out / "multinight.json").read_text())["conditions"]
+    assert doc["conditions"] == ["melatonin"] and not doc["requested"]
+    assert (doc["comparisons"][0]["n_with"], doc["comparisons"][0]["n_reference"]) == (5, 5)
+    assert pd.read_csv(out / "multinight.csv")["condition_melatonin"].tolist() == [True] * 5 + [False] * 5

@@ -20,7 +20,12 @@ import pytest
 from lmdetect.cli import main
 from lmdetect.errors import FormatError
 from lmdetect.outputs import summarize_nights
-from lmdetect.report.multinight import night_track, plot_nights_timeline, render_multinight_report
+from lmdetect.report.multinight import (
+    column_header,
+    night_track,
+    plot_nights_timeline,
+    render_multinight_report,
+)
 from lmdetect.results.multinight import (
     NightFolder,
     find_night_folders,
@@ -28,7 +33,6 @@ from lmdetect.results.multinight import (
     read_night_labels,
 )
 from lmdetect.summary.multinight import (
-    COLUMN_LABELS,
     multinight_summary,
     multinight_table,
     night_date,
@@ -130,7 +134,10 @@ def test_table_files_agree_and_carry_the_html_column_names(summarized):
     assert list(csv.columns) == list(parquet.columns)
     page = parse((summarized / "multinight.html").read_text(encoding="utf-8"))
     # each header: the display label, then the column's name in the files
-    assert page.headers["metrics-table"] == [COLUMN_LABELS[c] + c for c in parquet.columns]
+    assert page.headers["metrics-table"] == [column_header(c) + c for c in parquet.columns]
+    # the night's conditions follow the metrics: here the pad alone, from the pad-night rule
+    assert [c for c in parquet.columns if c.startswith("condition_")] == ["condition_pad"]
+    assert parquet["condition_pad"].tolist() == parquet["pad_night"].tolist()
     assert "PLMS/h" not in parquet.columns and "plms_per_h" in parquet.columns
     assert len(parquet) == 7
     assert parquet["night"].tolist() == [f"night{k}" for k in range(1, 8)]
