@@ -28,6 +28,7 @@ from ..summary.night import NIGHT_METRIC_COLUMNS, format_metric, metric_value
 from ._templates import environment
 from .diary_text import diary_overruled_rows
 from .figures import figure_to_png, night_figures, png_data_uri
+from .intervention_text import intervention_window_rows, intervention_windows_note
 from .methods import ACTIGRAPHY_NOTE, methods_paragraphs, references, tib_from
 from .pad_text import pad_handling_sentences, pad_measurement_sentence, pad_session_rows, pad_windows_note
 
@@ -110,6 +111,9 @@ def _context(result: NightResult, doc: dict[str, Any], *, dpi: float) -> dict[st
         "pad_measurement_text": pad_measurement_sentence(doc),
         "pad_session_rows": pad_session_rows(doc),
         "diary_overruled": diary_overruled_rows(doc),
+        "interventions": [r for r in doc.get("interventions") or [] if isinstance(r, Mapping)],
+        "intervention_windows": intervention_window_rows(doc),
+        "intervention_windows_note": intervention_windows_note(doc),
         "faint_mg": f"{result.config.detect.faint_movement_mg:g}",
         "tib_from": tib_from(doc),
         "methods": methods_paragraphs(result.config, doc),

@@ -133,3 +133,37 @@ def late_diary_onset_night() -> NightResult:
     onset = {"kind": "sleep_onset", "start": _ts(9000.0), "end": pd.NaT, "severity": np.nan, "note": ""}
     d = pd.concat([d, pd.DataFrame([onset])], ignore_index=True)
     return process_night(rec, diary=d)
+
+
+def intervention_diary(lights_off_s: float, lights_on_s: float,
+                       interventions: list[tuple[str, float, float | None, str]]) -> pd.DataFrame:
+    """A diary with lights off/on and ``intervention`` rows (name, start s, end s or None, dose),
+    written as the documented CSV and read back by :func:`lmdetect.io.diary.read_diary`."""
+    import tempfile
+    from pathlib import Path
+
+    from lmdetect.io.diary import read_diary
+
+    def iso(t: float) -> str:
+        return _ts(t).isoformat()
+
+    lines = ["kind,start,end,severity,note,name,dose",
+             f"lights_off,{iso(lights_off_s)},,,,,", f"lights_on,{iso(lights_on_s)},,,,,"]
+    lines += [f"intervention,{iso(a)},{'' if b is None else iso(b)},,,{name},{dose}" for name, a, b, dose in interventions]
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "diary.csv"
+        f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return read_diary(f)
+
+
+def intervention_night() -> NightResult:
+    """Three hours: lights off at 5 min, on at 2 h 55 min; a ropinirole dose (0.25 mg) at 40 min and a
+    foot wrap worn twice, 80-95 and 100-125 min (taken off for 5 min). PLM trains at 10-30 min
+    (before the dose) and 85-110 min (mostly under the wrap), none after."""
+    a = quiet(3 * 3600, FS, seed=14)
+    _periodic_train(a, 600.0, 40, 30.0, seed=14)     # 10-30 min
+    _periodic_train(a, 5100.0, 60, 25.0, seed=15)    # 85-110 min
+    rec = recording(a, FS, device_id="TEST-I", side="left", range_g=8.0)
+    d = intervention_diary(300.0, 10500.0, [("ropinirole", 2400.0, None, "0.25 mg"),
+                                            ("foot_wrap", 4800.0, 5700.0, ""), ("foot_wrap", 6000.0, 7500.0, "")])
+    return process_night(rec, diary=d)

@@ -21,8 +21,8 @@ pytestmark = pytest.mark.browser
 
 
 #: Sections every night report must show, with some visible text.
-SECTIONS = ("header", "note", "recording", "metrics", "timeline", "imi", "per-hour", "rls", "pad", "methods",
-            "provenance")
+SECTIONS = ("header", "note", "recording", "metrics", "timeline", "imi", "per-hour", "rls", "pad", "interventions",
+            "methods", "provenance")
 IMAGES = ("fig-timeline", "fig-imi", "fig-per-hour")
 
 
@@ -81,7 +81,8 @@ def _check_report(driver, out_dir: Path, shots: Path, name: str) -> dict:
 
 
 @pytest.mark.parametrize(
-    "case", ["rich_night", "zero_movement_night", "no_sleep_night", "gappy_night", "late_diary_onset_night"]
+    "case", ["rich_night", "zero_movement_night", "no_sleep_night", "gappy_night", "late_diary_onset_night",
+             "intervention_night"]
 )
 def test_report_renders_in_chromium_and_matches_summary(driver, case, tmp_path, tmp_path_factory):
     from selenium.webdriver.common.by import By
@@ -99,6 +100,15 @@ def test_report_renders_in_chromium_and_matches_summary(driver, case, tmp_path, 
         table = driver.find_element(By.ID, "pad-measurement")
         assert table.is_displayed() and len(table.find_elements(By.CSS_SELECTOR, "tbody tr")) == len(
             result.summary["pad_measurement"])
+    if case == "intervention_night":
+        # every timed intervention with its three windows, and the wrap's two occurrences
+        rows = driver.find_elements(By.CSS_SELECTOR, "#intervention-windows tbody tr")
+        assert all(r.is_displayed() for r in rows)
+        assert [(r.get_attribute("data-intervention"), r.get_attribute("data-window")) for r in rows] == [
+            (n, w) for n in ("foot_wrap", "ropinirole") for w in ("before", "during", "after")]
+        assert driver.find_element(By.ID, "intervention-occurrences-foot_wrap").is_displayed()
+        keys = {v["key"] for v in page["values"]}
+        assert "context.interventions.ropinirole.during.plm_per_h" in keys
     if case == "late_diary_onset_night":
         flag = driver.find_element(By.ID, "diary-sleep_onset")
         assert flag.is_displayed() and "overruled" in flag.text and "sleep period starts 22:35" in flag.text
