@@ -4,8 +4,8 @@
 A small crossover (3 participants x none / foot_wrap / sham x 3 consecutive 2-h nights at 25 Hz,
 the simulator's short nights) with a strong wrap (PLM series rate x 0.5) and a sham of no effect.
 Every night is simulated as acceleration, detected and scored by ``lmdetect batch``, and compared
-from the cohort table. The wrap's effect must come out below 1 with an interval excluding 1 and an
-estimate near the truth, at night level and within participants; the sham must not be flagged.
+from the cohort table. The wrap's effect must come out below 1 with an interval excluding 1 and
+covering the true factor, at night level and within participants; the sham must not be flagged.
 The rate at which a no-effect condition is flagged (<= 5 %) is checked on 100 simulated cohorts in
 tests/summary/test_conditions.py; this test checks the whole chain on one seeded study.
 """
@@ -64,6 +64,7 @@ def test_the_strong_effect_is_recovered_and_the_sham_is_not_flagged(study):
     for est in (wrap, cwrap):
         assert est["ci_high"] < 1 and est["flagged"], est  # fewer PLMs with the wrap
         assert 0.7 * WRAP < est["ratio"] < WRAP / 0.7, est  # and about as many fewer as simulated
+        assert est["ci_low"] < truth["foot_wrap"]["plm_factor"] < est["ci_high"], est  # the interval covers the truth
     for est in (sham, csham):
         assert est["ci_low"] < 1 < est["ci_high"] and not est["flagged"], est
     # the same analyses reach the multi-night table's statistics
