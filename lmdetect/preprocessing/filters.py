@@ -1,8 +1,13 @@
 """Filters: Butterworth designs as second-order sections with ``fs`` in Hz, applied zero-phase.
 
 Zero-phase filtering runs the filter forward and then backward (as ``scipy.signal.sosfiltfilt``),
-with steady-state initial conditions at both ends; written out here because it is 3-4x faster than
-``sosfiltfilt`` on long multi-axis arrays (no padding copy), which matters for the 8-h budget.
+with steady-state initial conditions at both ends. It is written out here, not for speed (on an
+8-h, 100-Hz, 3-axis float32 night it takes the same time as ``sosfiltfilt``, 0.96-1.01x, on one
+core; ``benchmarks/speed.py`` prints both), but because it differs in two ways: it returns float32
+where ``sosfiltfilt`` returns float64 for float32 input (twice the memory for the result), and it
+pads nothing, starting each pass from the filter's steady state for the first sample instead of
+extending the signal by odd reflection. Away from the ends the two agree to float32 rounding
+(1e-7 g); within about a second of either end they differ, as the ends are handled differently.
 """
 
 from __future__ import annotations
