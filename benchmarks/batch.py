@@ -18,7 +18,10 @@ is paid in every configuration. Printed per configuration:
   transfer, the progress display); with several workers it also holds the idle tail when one
   worker finishes first. Shown in ms and as a share of the mean ``process_night`` time.
 * scaling efficiency from 1 to 2 workers, (nights/s with 2) / (2 * nights/s with 1), once over
-  whole runs and once over the nights alone (start excluded).
+  whole runs and once over the nights alone (start excluded), next to what the machine allowed:
+  the ratio of the work per night with 1 and with 2 workers (if the engine cost nothing, the
+  nights would scale by exactly that), and ``process_night`` on one night in one process alone
+  and in two processes at once, timed right after the runs.
 
 Targets (issue 15): scaling efficiency >= 90 % and engine overhead <= 10 % of process_night per
 night, on 1-h nights. The machine's load average is printed before and after: on a shared machine
@@ -52,6 +55,13 @@ PROFILES = ("rls", "rls", "control", "pad", "noisy")  # a mixed cohort, RLS-heav
 _CHILD = """
 import json, sys, time
 t0 = time.perf_counter()
+reports = sys.argv[3] == "1"
+try:  # as `lmdetect batch` does: the fork server imports the pipeline while this process imports the rest
+    from lmdetect.batch.worker import start_fork_server
+except ImportError:  # an lmdetect without one
+    pass
+else:
+    start_fork_server(reports)
 from lmdetect.batch import run_batch
 t_import = time.perf_counter() - t0
 
@@ -71,7 +81,7 @@ class Clock:
 
 
 clock = Clock()
-out, workers, reports, inputs = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4:]
+out, workers, inputs = sys.argv[1], int(sys.argv[2]), sys.argv[4:]
 t1 = time.perf_counter()
 s = run_batch(inputs, out, workers=workers, reports=reports, progress=clock)
 t2 = time.perf_counter()
@@ -87,6 +97,34 @@ print(json.dumps({
     "timings": [dict(o.timings_s) for o in s.outcomes],
 }))
 """
+
+
+#: The machine's own ceiling: process_night of one night, timed in a loop; argv = recording, runs.
+_CEILING_CHILD = """
+import statistics, sys, time
+from lmdetect.config import Config
+from lmdetect.io.native import read_lmr
+from lmdetect.pipeline import process_night
+rec, cfg = read_lmr(sys.argv[1]), Config()
+process_night(rec, cfg)
+ts = []
+for _ in range(int(sys.argv[2])):
+    t = time.perf_counter()
+    process_night(rec, cfg)
+    ts.append(time.perf_counter() - t)
+print(statistics.median(ts))
+"""
+
+
+def machine_ceiling(recording: Path, runs: int = 6) -> tuple[float, float]:
+    """Median process_night seconds of one process alone, and of each of two running at once:
+    the scaling the CPUs allow whatever the engine does (a second CPU busy with other work, or
+    shared with another virtual machine, shows here)."""
+    args = [sys.executable, "-c", _CEILING_CHILD, str(recording), str(runs)]
+    alone = float(subprocess.run(args, check=True, capture_output=True, text=True).stdout.split()[-1])
+    pair = [subprocess.Popen(args, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    both = [float(proc.communicate()[0].split()[-1]) for proc in pair]
+    return alone, statistics.fmean(both)
 
 
 def _simulate_one(args: tuple[str, int, float, int]) -> str:
@@ -213,14 +251,22 @@ def main(argv: list[str] | None = None) -> int:
                     shutil.rmtree(out)
         last = scratch / f"r{int(report_modes[-1])}-w2"
         resumed = run(inputs, last, 2, report_modes[-1])
+        alone, together = machine_ceiling(inputs[0])
         print()
+        print(f"this machine: process_night of one night {alone:.3f} s alone, {together:.3f} s each with two processes "
+              f"at once: at most {alone / together:.1%} scaling from 1 to 2 workers whatever the engine does")
         for reports in report_modes:
             one, two = results[(reports, 1)], results[(reports, 2)]
             eff = two["nights_per_s"] / (2 * one["nights_per_s"])
             steady = two["steady_nights_per_s"] / (2 * one["steady_nights_per_s"])
             share = one["overhead_per_night_ms"] / 1e3 / one["process_per_night_s"]
+            # if the engine cost nothing, 2 workers would finish in half the summed work: the work per
+            # night growing under two workers (CPUs shared with other load, memory bandwidth) bounds it
+            bound = one["work_per_night_s"] / two["work_per_night_s"]
             print(f"{'with' if reports else 'without'} reports: scaling efficiency 1 -> 2 workers {steady:.1%} "
-                  f"over the nights, {eff:.1%} over whole runs (target >= 90%); engine overhead with 1 worker "
+                  f"over the nights, where the work per night growing from 1 to 2 workers allows {bound:.1%} "
+                  f"(this machine's ceiling measured after: {alone / together:.1%}); {eff:.1%} over "
+                  f"whole runs (target >= 90%); engine overhead with 1 worker "
                   f"{one['overhead_per_night_ms']:.1f} ms/night = {share:.1%} of process_night (target <= 10%), "
                   f"plus {one['start_s']:.2f} s once per run")
         print(f"resumed batch (all {int(resumed['skipped'])} nights complete, 2 workers): {resumed['wall_s']:.1f} s, "
