@@ -31,7 +31,7 @@ outputs measures the cost of a resumed batch (every night skipped).
 Usage::
 
     python benchmarks/batch.py                      # 200 nights of 8 h at 50 Hz
-    python benchmarks/batch.py --nights 20 --hours 1 --rate 100 --data /tmp/nights
+    python benchmarks/batch.py --nights 20 --hours 1 --rate 100 --data bench-nights/
 """
 
 from __future__ import annotations
