@@ -18,11 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ._params import Params, check_option
-from .detect.params import DetectParams
-from .detect.vibration import VibrationParams
+from .detect.params import DetectParams, VibrationParams
 from .errors import ConfigError
-from .preprocessing.lines import LineRemovalParams
-from .preprocessing.nonwear import NonwearParams
+from .preprocessing.params import LineRemovalParams, NonwearParams
 from .sleepwake.params import SleepWakeParams
 
 __all__ = ["Config", "load_config", "dump_config_toml"]

@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .pipeline import NightResult
 from .results.conditions import ConditionAnalysis, ConditionRenderer, ConditionRequest
 from .results.multinight import (
     ExtraOutputs,
@@ -24,6 +23,9 @@ from .results.multinight import (
 )
 from .results.night_folder import NightFileWriter, write_night_folder
 from .summary.multinight import DEFAULT_METRIC, MultiNightSummary
+
+if TYPE_CHECKING:  # the pipeline imports scipy.signal, which summarizing night folders does not need
+    from .pipeline import NightResult
 
 __all__ = ["write_night_outputs", "summarize_nights"]
 

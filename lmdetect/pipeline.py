@@ -118,7 +118,8 @@ def _pad_masks(
     if config.mask_logged_pads:
         for a, d in zip(logged["onset_s"].to_numpy(float), logged["duration_s"].to_numpy(float), strict=True):
             rows.append({"onset_s": a, "duration_s": d + config.pad_log_margin_s, "source": "log"})
-    d = np.diff(np.concatenate(([0], residual_mask.view(np.int8), [0])))
+    edge = np.zeros(1, np.int8)  # int8 throughout: a Python 0 would widen the night to int64
+    d = np.diff(np.concatenate((edge, residual_mask.view(np.int8), edge)))
     for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True):
         rows.append({"onset_s": t0_s + a / fs, "duration_s": (b - a) / fs, "source": "residual"})
     return pd.DataFrame(rows, columns=["onset_s", "duration_s", "source"])
@@ -128,10 +129,14 @@ def _grow(mask: np.ndarray, guard: int) -> np.ndarray:
     """``mask`` widened by ``guard`` samples on each side."""
     if guard <= 0 or not mask.any():
         return mask
-    c = np.concatenate(([0], np.cumsum(mask, dtype=np.int64)))
+    # each run of the mask, widened (no whole-night running count and index arrays)
+    edge = np.zeros(1, np.int8)
+    d = np.diff(np.concatenate((edge, mask.view(np.int8), edge)))
     n = mask.size
-    i = np.arange(n)
-    return (c[np.minimum(n, i + guard + 1)] - c[np.maximum(0, i - guard)]) > 0
+    out = np.zeros(n, dtype=bool)
+    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True):
+        out[max(0, a - guard) : min(n, b + guard)] = True
+    return out
 
 
 def _pad_measurement(

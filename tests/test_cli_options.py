@@ -125,6 +125,14 @@ def test_version_and_help_import_no_heavy_module(flag):
     assert res.stdout.strip().splitlines()[-1] == "HEAVY []", res.stdout
 
 
+@pytest.mark.parametrize("module", ["lmdetect.config", "lmdetect.batch", "lmdetect.outputs", "lmdetect.commands.summarize"])
+def test_modules_that_filter_nothing_import_no_scipy(module):
+    # scipy.signal (and the scipy.stats it pulls in) costs seconds; only the pipeline's workers need it
+    code = f"import sys, {module}\nprint('SCIPY', sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=_env())
+    assert res.stdout.strip().splitlines()[-1] == "SCIPY []", res.stdout
+
+
 # ------------------------------------------------------------------ recordings of any length
 def test_a_short_real_recording_gives_a_result(tmp_path, capsys):
     out = tmp_path / "o"

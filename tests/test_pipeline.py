@@ -169,3 +169,15 @@ def test_quality_reports_the_noise_floor_and_onset_threshold():
     assert n["detection_limited"] is True
     assert n["noise_floor_mg"] > 3 * q["noise_floor_mg"]
     assert n["onset_threshold_mg"] == pytest.approx(Config().detect.on_factor * n["noise_floor_mg"], rel=0.05)
+
+
+def test_the_residual_guard_widens_each_masked_stretch_on_both_sides():
+    from lmdetect.pipeline import _grow
+
+    rng = np.random.default_rng(4)
+    for _ in range(200):
+        n = int(rng.integers(1, 300))
+        mask = rng.random(n) < rng.choice([0.0, 0.02, 0.2, 0.9])
+        guard = int(rng.integers(0, 40))
+        want = np.array([mask[max(0, i - guard) : i + guard + 1].any() for i in range(n)], dtype=bool)
+        assert np.array_equal(_grow(mask, guard), want)

@@ -15,11 +15,39 @@ See docs/batch.md for the output layout and the resumability rule.
 
 from __future__ import annotations
 
-from .cohort import CollateResult, collate
-from .engine import BatchSummary, available_cpus, dask_executor, make_process_pool, run_batch
-from .inputs import NightInput, collect_nights, parse_shard, read_manifest, select_shard
-from .progress import PlainProgress, ProgressSink, RichProgress, make_progress
-from .worker import NightJob, NightOutcome, run_night_job
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .cohort import CollateResult, collate
+    from .engine import BatchSummary, available_cpus, dask_executor, make_process_pool, run_batch
+    from .inputs import NightInput, collect_nights, parse_shard, read_manifest, select_shard
+    from .progress import PlainProgress, ProgressSink, RichProgress, make_progress
+    from .worker import NightJob, NightOutcome, run_night_job
+
+# loaded on first use: `lmdetect batch` starts the workers' fork server (lmdetect.batch.worker)
+# before the main process imports pandas for finding inputs and writing the record
+_LAZY = {
+    "CollateResult": ".cohort",
+    "collate": ".cohort",
+    "BatchSummary": ".engine",
+    "available_cpus": ".engine",
+    "dask_executor": ".engine",
+    "make_process_pool": ".engine",
+    "run_batch": ".engine",
+    "NightInput": ".inputs",
+    "collect_nights": ".inputs",
+    "parse_shard": ".inputs",
+    "read_manifest": ".inputs",
+    "select_shard": ".inputs",
+    "PlainProgress": ".progress",
+    "ProgressSink": ".progress",
+    "RichProgress": ".progress",
+    "make_progress": ".progress",
+    "NightJob": ".worker",
+    "NightOutcome": ".worker",
+    "run_night_job": ".worker",
+}
 
 __all__ = [
     "run_batch",
@@ -42,3 +70,15 @@ __all__ = [
     "RichProgress",
     "make_progress",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

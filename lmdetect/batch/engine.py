@@ -1,7 +1,9 @@
 """Run many nights through a ``concurrent.futures.Executor``: :func:`run_batch`.
 
-Default engine: a local process pool (``spawn`` start method, BLAS pinned to one thread per worker,
-workers replaced after ``max_tasks_per_child`` jobs, at most one worker per CPU and per night).
+Default engine: a local process pool of warm workers (forked from a fork server that has imported
+the pipeline once, or spawned where there is no fork server; BLAS pinned to one thread per worker;
+workers replaced after ``max_tasks_per_child`` jobs; at most one worker per CPU and per night). The
+main process imports no filtering code: it finds the inputs, hands out jobs and writes the record.
 Any other ``concurrent.futures.Executor`` works too; :func:`dask_executor` gives one backed by a
 Dask distributed cluster.
 
@@ -18,15 +20,12 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from .._params import check_option
 from ..config import Config
@@ -35,7 +34,19 @@ from ..io._devicetime import parse_tz
 from .cohort import shard_folder_name, write_batch_record
 from .inputs import NightInput, collect_nights, parse_shard, select_shard
 from .progress import ProgressSink
-from .worker import NightJob, NightOutcome, init_worker, pinned_blas_env, run_job
+from .worker import (
+    START_METHOD,
+    NightJob,
+    NightOutcome,
+    init_worker,
+    pinned_blas_env,
+    pool_context,
+    run_job,
+    start_fork_server,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "BatchSummary",
@@ -51,9 +62,6 @@ log = logging.getLogger(__name__)
 
 #: Nights a pool worker processes before it is replaced by a fresh process (bounds memory creep).
 DEFAULT_MAX_TASKS_PER_CHILD = 100
-#: ``spawn``: each worker is a fresh interpreter, so it starts with the pinned BLAS environment and
-#: inherits no threads or locks from the parent; the same on Linux, macOS and Windows.
-START_METHOD = "spawn"
 
 Worker = Callable[[NightJob], "NightOutcome | tuple[NightOutcome, ...]"]
 Report = Callable[[NightOutcome, bool], None]
@@ -140,14 +148,16 @@ def available_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def make_process_pool(workers: int) -> cf.ProcessPoolExecutor:
-    """A ``spawn`` process pool whose workers run one BLAS thread each (use inside
-    :func:`~lmdetect.batch.worker.pinned_blas_env`, which sets the variables before the workers start)."""
-    return cf.ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context(START_METHOD),
-        initializer=init_worker,
-    )
+def make_process_pool(workers: int, *, reports: bool = False) -> cf.ProcessPoolExecutor:
+    """A process pool (:data:`~lmdetect.batch.worker.START_METHOD`) of warm workers that run one
+    BLAS thread each.
+
+    Use it inside :func:`~lmdetect.batch.worker.pinned_blas_env`, which sets the variables before
+    the workers (and the fork server, if the first pool starts it) start. ``reports``: the workers
+    also import the report renderer (see :func:`~lmdetect.batch.worker.pool_context`).
+    """
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(reports), initializer=init_worker,
+                                  initargs=(reports,))
 
 
 @contextlib.contextmanager
@@ -240,16 +250,18 @@ def _run_process_pool(
     Python 3.11 to 3.14).
     """
     size = len(jobs) if not max_tasks_per_child else workers * max_tasks_per_child
+    reports = any(j.reports for j in jobs)
     with pinned_blas_env():
         for first in range(0, len(jobs), max(1, size)):
-            _run_generation(jobs[first : first + size], workers, report, worker)
+            _run_generation(jobs[first : first + size], workers, report, worker, reports)
 
 
-def _run_generation(jobs: Sequence[NightJob], workers: int, report: Report, worker: Worker) -> None:
+def _run_generation(jobs: Sequence[NightJob], workers: int, report: Report, worker: Worker,
+                    reports: bool = False) -> None:
     pending = list(jobs)
     while pending:
         broken: list[NightJob] = []
-        with make_process_pool(workers) as pool:
+        with make_process_pool(workers, reports=reports) as pool:
             futures = {pool.submit(worker, j): j for j in pending}
             _collect(futures, report, broken)
         if not broken:
@@ -261,16 +273,16 @@ def _run_generation(jobs: Sequence[NightJob], workers: int, report: Report, work
         n_suspects = 2 * workers + 1
         suspects, pending = broken[:n_suspects], broken[n_suspects:]
         log.warning("a worker process died; retrying %d night(s) one at a time", len(suspects))
-        _run_one_at_a_time(suspects, report, worker)
+        _run_one_at_a_time(suspects, report, worker, reports)
 
 
-def _run_one_at_a_time(jobs: Sequence[NightJob], report: Report, worker: Worker) -> None:
+def _run_one_at_a_time(jobs: Sequence[NightJob], report: Report, worker: Worker, reports: bool = False) -> None:
     """One worker, one night in flight: a night that kills its worker is known for certain."""
     solo: cf.ProcessPoolExecutor | None = None
     try:
         for job in jobs:
             if solo is None:
-                solo = make_process_pool(1)
+                solo = make_process_pool(1, reports=reports)
             try:
                 _report_all(report, solo.submit(worker, job).result())
             except BrokenProcessPool as exc:
@@ -316,8 +328,8 @@ def _size(path: str) -> int:
 
 
 def _require_reports() -> None:
-    try:
-        from ..report import write_night_report  # noqa: F401
+    try:  # the package checks matplotlib and jinja2 are there; the renderer is the workers' to load
+        from .. import report  # noqa: F401
     except ImportError as exc:
         raise LmdetectError(f"reports need lmdetect[report] (matplotlib, jinja2): {exc}") from None
 
@@ -383,6 +395,8 @@ def run_batch(
     """
     t_start = time.monotonic()
     started = dt.datetime.now(dt.UTC).astimezone()
+    if executor is None:
+        start_fork_server(reports)  # it imports the pipeline while the inputs are found
     config = config or Config()
     if split_nights is not None:
         check_option("split_nights", split_nights, ("noon", "diary"))

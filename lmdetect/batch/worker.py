@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import multiprocessing
 import os
 import re
 import time
@@ -37,6 +38,12 @@ __all__ = [
     "run_job",
     "pin_blas_threads",
     "pinned_blas_env",
+    "init_worker",
+    "warm_modules",
+    "warm_up",
+    "START_METHOD",
+    "pool_context",
+    "start_fork_server",
     "version_key",
     "cohort_row",
 ]
@@ -178,9 +185,86 @@ def pinned_blas_env() -> Iterator[None]:
                 os.environ[k] = v
 
 
-def init_worker() -> None:
-    """Process-pool initializer: pin BLAS threads (for libraries not imported yet)."""
+#: What a night imports (reading, the pipeline, the night folder, the cohort row): loaded once when a
+#: worker starts (or by the fork server the workers are forked from), not inside the first night.
+WARM_MODULES: tuple[str, ...] = (
+    "lmdetect.io.night_inputs",
+    "lmdetect.pipeline",
+    "lmdetect.outputs",
+    "lmdetect.results.night_folder",
+    "lmdetect.results.cohort",
+    "lmdetect.results.summary_json",
+)
+#: What a night's ``report.html`` adds (matplotlib, jinja2).
+REPORT_MODULES: tuple[str, ...] = ("lmdetect.report.html",)
+
+
+def warm_modules(reports: bool = False) -> list[str]:
+    """The modules a worker imports before its first night (:data:`WARM_MODULES`, plus the report's)."""
+    return [*WARM_MODULES, *(REPORT_MODULES if reports else ())]
+
+
+def warm_up(reports: bool = False) -> None:
+    """Import what a night needs, and load the readers' registry, so no night pays for it.
+
+    Never raises: a module that cannot be imported (a missing extra) fails the nights that need
+    it, each with its own clear error, instead of breaking the pool before any night ran.
+    """
+    import importlib
+
+    for name in warm_modules(reports):
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001 - reported by the nights that need the module
+            log.debug("worker warm-up: %s not imported: %s", name, exc)
+    try:
+        from ..io import supported_read_extensions
+
+        supported_read_extensions()  # imports the format modules (found on first use)
+    except Exception as exc:  # noqa: BLE001
+        log.debug("worker warm-up: readers not loaded: %s", exc)
+
+
+#: ``forkserver`` (Linux, macOS): a single-threaded server process, started once with the pinned BLAS
+#: environment, imports the pipeline (:func:`warm_modules`) and forks every worker from that state,
+#: so a worker (and each new pool: a generation, a retry after a crash) starts in milliseconds,
+#: warm, and inherits no threads or locks from the main process. ``spawn`` (Windows): each worker
+#: is a fresh interpreter that imports the pipeline once, in its initializer.
+START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def pool_context(reports: bool = False) -> multiprocessing.context.BaseContext:
+    """The multiprocessing context of the local pool; for the fork server, what it preloads.
+
+    The fork server is shared by the whole process and outlives any pool: what it preloads is
+    fixed when it starts, and a worker imports whatever else it needs once, in its initializer.
+    """
+    ctx = multiprocessing.get_context(START_METHOD)
+    if START_METHOD == "forkserver":
+        ctx.set_forkserver_preload(warm_modules(reports))
+    return ctx
+
+
+def start_fork_server(reports: bool = False) -> None:
+    """Start the fork server now (with BLAS pinned), if the pool uses one and it is not running.
+
+    It imports the pipeline in its own process while this one goes on (importing the rest, finding
+    the inputs), so the workers are ready sooner. Nothing to do with ``spawn``.
+    """
+    if START_METHOD != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    pool_context(reports)
+    with pinned_blas_env():
+        forkserver.ensure_running()
+
+
+def init_worker(reports: bool = False) -> None:
+    """Process-pool initializer: pin BLAS threads (for libraries not imported yet), then
+    :func:`warm_up`, so the worker starts once and every night finds it warm."""
     pin_blas_threads()
+    warm_up(reports)
 
 
 def version_key(version: str) -> str:

@@ -75,6 +75,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import contextlib
 
+    if not args.scheduler:  # the local pool's fork server imports the pipeline while this process goes on
+        from ..batch.worker import start_fork_server
+
+        start_fork_server(args.reports)
     from ..batch import dask_executor, make_progress, run_batch
     from ..batch.engine import DEFAULT_MAX_TASKS_PER_CHILD
     from ..config import Config, load_config

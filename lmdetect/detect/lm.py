@@ -95,15 +95,19 @@ def movement_magnitude(reg: RegularSignal, params: DetectParams) -> NDArray[np.f
         bm = a[: k * blk].reshape(k, blk, 3).mean(axis=1)
         size = max(3, round(params.baseline_window_s / params.baseline_block_s) | 1)
         base_b = _resting_orientation(bm, size, params.baseline_quiet_factor)
-    # subtract block by block through a reshaped view (no per-sample index array)
-    d = np.empty_like(a)
+    # subtract block by block through a reshaped view (no per-sample index array), in place: the
+    # low-passed night is this function's own, and a second whole-night array is not needed
     m = k * blk
     if k >= 3:
-        d[:m].reshape(k, blk, 3)[:] = a[:m].reshape(k, blk, 3) - base_b[:, None, :]
-        d[m:] = a[m:] - base_b[-1]
+        blocks = a[:m].reshape(k, blk, 3)
+        np.subtract(blocks, base_b[:, None, :], out=blocks)
+        np.subtract(a[m:], base_b[-1], out=a[m:])
     else:
-        d[:] = a - base_b[0]
-    return (np.sqrt(np.einsum("ij,ij->i", d, d)) * np.float32(1000.0)).astype(np.float32, copy=False)
+        np.subtract(a, base_b[0], out=a)
+    mag = np.einsum("ij,ij->i", a, a)
+    np.sqrt(mag, out=mag)
+    mag *= np.float32(1000.0)
+    return mag.astype(np.float32, copy=False)
 
 
 def _centred_median(bm: NDArray, size: int) -> NDArray[np.float32]:
@@ -214,7 +218,8 @@ def _bridge(above: NDArray[np.bool_], usable: NDArray[np.bool_], max_len: int) -
 
 def _runs(b: NDArray[np.bool_]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Start (inclusive) and end (exclusive) indices of runs of True."""
-    d = np.diff(np.concatenate(([0], b.view(np.int8), [0])))
+    edge = np.zeros(1, np.int8)  # int8 throughout: a Python 0 would widen the night to int64
+    d = np.diff(np.concatenate((edge, b.view(np.int8), edge)))
     return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
 
 
@@ -316,10 +321,10 @@ def detect_lms(
     reps = np.full(k, block)
     reps[-1] = n - block * (k - 1)
     off_s = np.repeat(off_b.astype(np.float32), reps)
-    on_s = np.repeat(on_b.astype(np.float32), reps)
 
     above_off = (env > off_s) & usable
-    above_on = (env > on_s) & usable
+    # the per-sample onset levels are temporaries: only the comparisons are kept
+    above_on = (env > np.repeat(on_b.astype(np.float32), reps)) & usable
     if params.sustained_on_factor > 0:
         # a matched filter for the shortest LM: averaged over the minimum duration, the envelope
         # of noise fluctuates far less than over the envelope's 0.25 s, so a movement that stays
@@ -327,11 +332,13 @@ def detect_lms(
         # clears the onset threshold; it admits faint but sustained movements (10-15 mg series
         # members on a 1-2 mg sensor) that never reach the onset threshold
         sus_b = np.maximum(params.on_min_mg, off_b * (params.sustained_on_factor / params.off_factor))
-        env_long = moving_average(env, max(1, round(params.min_duration_s * fs)))
-        above_on |= (env_long > np.repeat(sus_b.astype(np.float32), reps)) & usable
+        above_on |= (
+            moving_average(env, max(1, round(params.min_duration_s * fs))) > np.repeat(sus_b.astype(np.float32), reps)
+        ) & usable
     if params.bridge_gap_s > 0:
         above_off = _bridge(above_off, usable, round(params.bridge_gap_s * fs))
-    active_b, _ = _block_mean(above_off.astype(np.float32), np.ones(n, bool), block)
+    # share of each block above the offset threshold, from integer counts (exact; no float copy)
+    active_b = np.add.reduceat(above_off, np.arange(0, n, block), dtype=np.int64) / reps
     valid_b = bcnt / reps
     trace = MovementTrace(
         block_s=block / fs,
@@ -355,8 +362,11 @@ def detect_lms(
     last = np.concatenate((~join, [True]))
     s, e = starts[first], ends[last]
     # must reach the onset threshold
-    con = np.concatenate(([0], np.cumsum(above_on)))
-    keep = (con[e] - con[s]) > 0
+    # (samples above it within each run, counted from the sorted indices of those samples: no
+    # whole-night running count)
+    on_idx = np.flatnonzero(above_on)
+    del above_on
+    keep = (np.searchsorted(on_idx, e) - np.searchsorted(on_idx, s)) > 0
     # minimum duration
     min_n = round(params.min_duration_s * fs)
     keep &= (e - s) >= min_n
@@ -385,13 +395,11 @@ def detect_lms(
             return empty_lm_table(), trace
     # morphology: a window whose median is above the offset threshold
     w = max(1, round(params.morphology_window_s * fs))
-    coff = np.concatenate(([0], np.cumsum(above_off)))
-    wcount = coff[w:] - coff[:-w]  # window starting at j
     lo = s
     hi = np.maximum(e - w + 1, s + 1)
-    hi = np.minimum(hi, wcount.size)
+    hi = np.minimum(hi, max(0, n + 1 - w))  # windows of w samples that fit in the night start before this
     lo = np.minimum(lo, hi - 1)
-    best = np.array([wcount[a:b].max() if b > a else 0 for a, b in zip(lo, hi, strict=True)])
+    best = np.array([_best_window(above_off, a, b, w) if b > a else 0 for a, b in zip(lo, hi, strict=True)])
     keep = best * 2 >= w
     s, e = s[keep], e[keep]
     if s.size == 0:
@@ -422,6 +430,24 @@ def detect_lms(
     return ev, trace
 
 
+def _best_window(above: NDArray[np.bool_], a: int, b: int, w: int) -> int:
+    """The most samples of ``above`` in any window of ``w`` samples starting at ``a`` .. ``b - 1``
+    (the running count over the candidate's own stretch only)."""
+    c = np.concatenate(([0], np.cumsum(above[a : b - 1 + w])))
+    return int((c[w:] - c[:-w]).max())
+
+
+def _last_true_at(b: NDArray[np.bool_], p: NDArray[np.int64]) -> NDArray[np.int64]:
+    """For each position ``p``: the last index ``j <= p`` where ``b`` is True (-1 if none), found
+    from the runs of False (no whole-night running maximum of indices)."""
+    starts, ends = _runs(~b)
+    if starts.size == 0:
+        return p.copy()
+    r = np.searchsorted(starts, p, side="right") - 1
+    inside = (r >= 0) & (p < ends[np.maximum(r, 0)])
+    return np.where(inside, starts[np.maximum(r, 0)] - 1, p)
+
+
 def _onsets_through_masks(
     s: NDArray[np.int64],
     keep: NDArray[np.bool_],
@@ -448,13 +474,12 @@ def _onsets_through_masks(
     resumed = keep & (s > 0) & ~usable[np.maximum(s - 1, 0)]
     if not resumed.any():
         return s, keep, 0
-    idx = np.arange(env.size)
     stop = ~gap_ok | usable | (env <= off)
-    last_stop = np.maximum.accumulate(np.where(stop, idx, -1))
+    rows = np.flatnonzero(resumed)
+    last_stop = _last_true_at(stop, s[rows] - 1)
     out, keep = s.copy(), keep.copy()
     unseen = 0
-    for i in np.flatnonzero(resumed):
-        j = int(last_stop[s[i] - 1])
+    for i, j in zip(rows, last_stop.tolist(), strict=True):
         if j >= 0 and gap_ok[j] and not usable[j] and s[i] - (j + 1) <= max_back:
             # fell to the offset threshold inside the mask
             out[i] = j + 1

@@ -11,83 +11,17 @@ finds it. Leg movements are broadband and brief, and break such a run only for a
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from .._params import Params, check_positive, check_range
 from ..preprocessing.grid import RegularSignal
+from .params import VibrationParams
 
 __all__ = ["VibrationParams", "detect_vibration", "VIBRATION_COLUMNS"]
 
 #: Columns of a detected vibration-session table.
 VIBRATION_COLUMNS = ("onset_s", "duration_s", "freq_hz", "amplitude_mg")
-
-
-@dataclasses.dataclass(frozen=True)
-class VibrationParams(Params):
-    """Settings of the vibration-session detector.
-
-    Attributes
-    ----------
-    window_s
-        Spectral window length.
-    hop_s
-        Time between the starts of analysed windows (>= window_s).
-    min_freq_hz
-        Peaks below this frequency are ignored (posture and the slowest movements live there; an
-        alias inside the movement band above it is still found).
-    concentration
-        Minimum share of the window's power (above ``min_freq_hz``) within
-        +-``peak_halfwidth_hz`` of the peak.
-    peak_halfwidth_hz
-        Half-width of the band around the spectral peak that counts as the vibration line.
-    min_rms_mg
-        Minimum RMS of the peak component (mg).
-    max_freq_iqr_hz
-        Largest interquartile range of the line frequency within a session (a motor runs at a
-        steady speed; leg movements that happen to look narrowband do not share one frequency).
-    smooth_s
-        Sliding window over which the share of hit windows is computed.
-    max_break_s
-        Windows without vibration up to this long do not end a session (a leg movement on
-        the pad).
-    min_session_s
-        Shortest vibration run reported as a session.
-    join_gap_s
-        Sessions closer than this, with line frequencies within ``max_freq_iqr_hz``, are one
-        session (a Relaxis cycle lasts 35 min; FDA DEN110011).
-    min_hit_fraction
-        Share of a session's windows that must show the narrowband peak (the pad runs
-        continuously; a periodic train of leg movements does not).
-    margin_s
-        Time added before and after a detected session when it is used as a detection mask.
-    """
-
-    window_s: float = 4.0
-    hop_s: float = 8.0
-    min_freq_hz: float = 1.0
-    concentration: float = 0.5
-    peak_halfwidth_hz: float = 1.0
-    min_rms_mg: float = 2.0
-    max_freq_iqr_hz: float = 3.0
-    smooth_s: float = 60.0
-    max_break_s: float = 60.0
-    min_session_s: float = 120.0
-    min_hit_fraction: float = 0.5
-    join_gap_s: float = 900.0
-    margin_s: float = 30.0
-
-    def __post_init__(self) -> None:
-        for name in ("window_s", "hop_s", "min_freq_hz", "min_rms_mg", "max_freq_iqr_hz", "smooth_s", "min_session_s", "peak_halfwidth_hz"):
-            check_positive(name, getattr(self, name))
-        check_range("concentration", self.concentration, 0, 1)
-        check_range("min_hit_fraction", self.min_hit_fraction, 0, 1)
-        check_range("join_gap_s", self.join_gap_s, 0, 24 * 3600)
-        check_range("max_break_s", self.max_break_s, 0, 3600)
-        check_range("margin_s", self.margin_s, 0, 3600)
 
 
 def _window_spectra(reg: RegularSignal, params: VibrationParams) -> tuple[NDArray, NDArray, NDArray, NDArray]:

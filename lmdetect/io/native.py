@@ -816,6 +816,9 @@ def _recording_from_scan(
             host_ns[s:e] = hcol.fill_null(0).to_numpy()
         s = e
     del batches
+    # the decoded batches went back to Arrow's memory pool, which keeps freed pages for reuse;
+    # hand them to the system (about 1 ms; 90 MiB less resident for the rest of an 8-h night)
+    pa.default_memory_pool().release_unused()
     first_in_file = int(ticks[0]) if n else 0
     dupes = 0
     order: NDArray[np.int64] | None = None

@@ -1,11 +1,40 @@
-"""Preprocessing: clock fit, uniform grid with gaps masked, filters, vibration-line removal, non-wear flags."""
+"""Preprocessing: clock fit, uniform grid with gaps masked, filters, vibration-line removal, non-wear flags.
 
-from .clock import ClockFit, fit_clock
-from .filters import design_bandpass, design_highpass, design_lowpass, moving_average, zero_phase
-from .grid import RegularSignal, to_regular_grid
-from .lines import LineRemovalParams, LineTrack, remove_lines
-from .nonwear import NonwearParams, detect_nonwear
-from .spikes import remove_spikes
+Names are loaded on first use: the parameter classes (:mod:`.params`) need no numerical library,
+so the processing configuration imports them without pulling in scipy.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .clock import ClockFit, fit_clock
+    from .filters import design_bandpass, design_highpass, design_lowpass, moving_average, zero_phase
+    from .grid import RegularSignal, to_regular_grid
+    from .lines import LineTrack, remove_lines
+    from .nonwear import detect_nonwear
+    from .params import LineRemovalParams, NonwearParams
+    from .spikes import remove_spikes
+
+_LAZY = {
+    "ClockFit": ".clock",
+    "fit_clock": ".clock",
+    "RegularSignal": ".grid",
+    "to_regular_grid": ".grid",
+    "design_bandpass": ".filters",
+    "design_highpass": ".filters",
+    "design_lowpass": ".filters",
+    "zero_phase": ".filters",
+    "moving_average": ".filters",
+    "LineRemovalParams": ".params",
+    "LineTrack": ".lines",
+    "remove_lines": ".lines",
+    "remove_spikes": ".spikes",
+    "NonwearParams": ".params",
+    "detect_nonwear": ".nonwear",
+}
 
 __all__ = [
     "ClockFit",
@@ -24,3 +53,15 @@ __all__ = [
     "NonwearParams",
     "detect_nonwear",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

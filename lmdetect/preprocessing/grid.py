@@ -67,7 +67,10 @@ def to_regular_grid(recording: Recording, clock: ClockFit) -> RegularSignal:
     if abs(fs_sensor / recording.fs - 1.0) < 2e-3:
         fs_sensor = recording.fs  # nominal period on the sensor clock: indices are exact
     t = recording.time_s - recording.time_s[0]
-    idx = np.rint(t * fs_sensor).astype(np.int64)
+    np.multiply(t, fs_sensor, out=t)  # in place: one whole-night float64 temporary, not three
+    np.rint(t, out=t)
+    idx = t.astype(np.int64)
+    del t
     m = int(idx[-1]) + 1
     if m == n and bool(np.all(idx[1:] > idx[:-1])):
         # n strictly increasing indices from 0 to n - 1: every slot is filled once, no gap.

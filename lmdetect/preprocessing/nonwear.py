@@ -17,38 +17,13 @@ so a researcher decides.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 
-from .._params import Params, check_positive
 from .grid import RegularSignal
+from .params import NonwearParams
 
 __all__ = ["NonwearParams", "detect_nonwear"]
-
-
-@dataclasses.dataclass(frozen=True)
-class NonwearParams(Params):
-    """Non-wear flag settings.
-
-    Attributes
-    ----------
-    block_s
-        Block over which the per-axis standard deviation is computed.
-    still_std_mg
-        A block is still when every axis' standard deviation is below this (mg).
-    min_duration_min
-        Minimum length of a still run to flag it as non-wear.
-    """
-
-    block_s: float = 60.0
-    still_std_mg: float = 5.0
-    min_duration_min: float = 120.0
-
-    def __post_init__(self) -> None:
-        for name in ("block_s", "still_std_mg", "min_duration_min"):
-            check_positive(name, getattr(self, name))
 
 
 def detect_nonwear(reg: RegularSignal, params: NonwearParams = NonwearParams()) -> pd.DataFrame:

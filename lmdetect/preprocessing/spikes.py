@@ -84,6 +84,7 @@ def remove_spikes(
     n = int(spike.sum())
     if n == 0:
         return x, 0
+    del ad, big  # before the copy: the night's differences and the copy need not coexist
     out = x.copy()
     ks, cs = k[spike], ca[spike]
     out[ks, cs] = 0.5 * (x[ks - 1, cs] + x[ks + 1, cs])

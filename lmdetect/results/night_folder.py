@@ -30,7 +30,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -40,9 +40,11 @@ from .._files import sha256_file
 from ..config import dump_config_toml
 from ..errors import FormatError
 from ..io.annotations.events_csv import write_events_csv
-from ..pipeline import NightResult
 from .night_summary import SCHEMA_VERSION, NightSummary, SummarySchemaError
 from .summary_json import to_jsonable, write_summary_json
+
+if TYPE_CHECKING:  # the pipeline imports scipy.signal, which reading a night folder back does not need
+    from ..pipeline import NightResult
 
 __all__ = [
     "sha256_file",
@@ -57,7 +59,7 @@ __all__ = [
 
 #: Writes one extra file of the night folder: called with the night, the summary document and the
 #: (staging) path to write.
-NightFileWriter = Callable[[NightResult, Mapping[str, Any], Path], object]
+NightFileWriter = Callable[["NightResult", Mapping[str, Any], Path], object]
 
 log = logging.getLogger(__name__)
 

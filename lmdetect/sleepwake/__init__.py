@@ -1,8 +1,29 @@
-"""Sleep/wake and the sleep period, from ankle activity or from a given hypnogram / diary."""
+"""Sleep/wake and the sleep period, from ankle activity or from a given hypnogram / diary.
 
-from .actigraphy import epoch_activity, epoch_movement_load, score_sleep_wake, sleep_period
-from .diary import DiaryRowCheck, reconcile_sleep_diary
-from .params import SLEEPWAKE_METHODS, SleepWakeParams
+Names are loaded on first use: the parameter class (:mod:`.params`) needs no numerical library,
+so the processing configuration imports it without pulling in the detector.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .actigraphy import epoch_activity, epoch_movement_load, score_sleep_wake, sleep_period
+    from .diary import DiaryRowCheck, reconcile_sleep_diary
+    from .params import SLEEPWAKE_METHODS, SleepWakeParams
+
+_LAZY = {
+    "SleepWakeParams": ".params",
+    "SLEEPWAKE_METHODS": ".params",
+    "epoch_activity": ".actigraphy",
+    "epoch_movement_load": ".actigraphy",
+    "score_sleep_wake": ".actigraphy",
+    "sleep_period": ".actigraphy",
+    "DiaryRowCheck": ".diary",
+    "reconcile_sleep_diary": ".diary",
+}
 
 __all__ = [
     "SleepWakeParams",
@@ -14,3 +35,15 @@ __all__ = [
     "DiaryRowCheck",
     "reconcile_sleep_diary",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

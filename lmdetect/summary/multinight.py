@@ -36,7 +36,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import stats
 
 from ..errors import ConfigError, LmdetectError
 from .metric_ids import ID_BY_LABEL, METRIC_IDS, metric_label
@@ -360,6 +359,8 @@ def metric_trend(table: pd.DataFrame, column: str) -> Trend:
     cv = sd / mean if sd is not None and mean is not None and mean > 0 else None
     slope = low = high = None
     if n >= 3 and np.unique(x).size >= 2:
+        from scipy import stats  # here: every night folder imports this module's column names
+
         r = stats.theilslopes(y, x, alpha=0.95)
         slope, low, high = _num(r.slope), _num(r.low_slope), _num(r.high_slope)
     return Trend(

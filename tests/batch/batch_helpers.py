@@ -20,6 +20,16 @@ def crash_on_one_night(job: NightJob) -> tuple[NightOutcome, ...]:
     return run_job(job)
 
 
+def report_warm_modules(job: NightJob) -> tuple[NightOutcome, ...]:
+    """A worker that reports, in the outcome's row, what was imported before the night began."""
+    import sys
+
+    loaded = {m: m in sys.modules for m in ("lmdetect.pipeline", "lmdetect.io.night_inputs", "lmdetect.outputs",
+                                            "lmdetect.io.native")}
+    return (NightOutcome(night_id=job.night_id, participant=job.participant, night=job.night,
+                         input_path=job.input_path, status="done", row=loaded),)
+
+
 def truncated_lmr(good: Path, dest: Path) -> Path:
     """A .lmr cut inside its header (a copy interrupted in its first few bytes)."""
     dest.write_bytes(good.read_bytes()[:40])

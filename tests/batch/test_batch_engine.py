@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -13,7 +16,7 @@ from lmdetect.batch.inputs import collect_nights
 from lmdetect.cli import main
 from lmdetect.config import Config
 from lmdetect.errors import LmdetectError
-from tests.batch.batch_helpers import CRASHING_NIGHT, crash_on_one_night
+from tests.batch.batch_helpers import CRASHING_NIGHT, crash_on_one_night, report_warm_modules
 
 
 def test_a_dying_worker_fails_only_its_own_night(cohort_dir, tmp_path):
@@ -27,6 +30,36 @@ def test_a_dying_worker_fails_only_its_own_night(cohort_dir, tmp_path):
     assert set(status.values()) == {"done"}, [o.error for o in outcomes]
     dead = next(o for o in outcomes if o.night_id == CRASHING_NIGHT)
     assert "worker process died" in dead.error and dead.error_type == "BrokenProcessPool"
+
+
+def test_workers_are_warm_before_their_first_night(cohort_dir, tmp_path):
+    config = Config()
+    jobs = [_job(n, tmp_path, config, config.hash(), False) for n in collect_nights([cohort_dir / "P01"])]
+    outcomes = []
+    # max_tasks_per_child=1: a fresh pool, with fresh workers, for every night
+    _run_process_pool(jobs, 1, lambda o, done: outcomes.append(o), max_tasks_per_child=1, worker=report_warm_modules)
+    assert len(outcomes) == 2
+    for o in outcomes:
+        assert o.row is not None and all(o.row.values()), o.row
+
+
+_MAIN_PROCESS = """
+import sys
+from lmdetect.batch import run_batch
+s = run_batch(sys.argv[2:], sys.argv[1], workers=1)
+assert s.n_done == len(sys.argv) - 2, [o.error for o in s.outcomes]
+print("MAIN", sorted(m for m in sys.modules if m.split(".")[0] in ("scipy", "matplotlib")
+                     or m in ("lmdetect.pipeline", "lmdetect.preprocessing.filters", "lmdetect.detect.lm")))
+"""
+
+
+def test_the_main_process_imports_no_filtering_code(sim_nights, tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    res = subprocess.run([sys.executable, "-c", _MAIN_PROCESS, str(tmp_path / "out"), *map(str, sim_nights[:2])],
+                         capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().splitlines()[-1] == "MAIN []"
 
 
 @pytest.fixture(scope="module")

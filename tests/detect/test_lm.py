@@ -175,3 +175,19 @@ def test_a_movement_resuming_after_a_masked_stretch_gets_its_onset_inside_it_or_
     assert trace.unseen_onsets == 1
     ev, _ = detect_lms(reg, dataclasses.replace(DetectParams(), drop_unseen_onsets=False), mask=mask)
     assert len(ev) == 2
+
+
+def test_window_counts_and_last_stops_match_their_definitions():
+    from lmdetect.detect.lm import _best_window, _last_true_at
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n = int(rng.integers(1, 300))
+        b = rng.random(n) < rng.choice([0.0, 0.05, 0.5, 0.95, 1.0])
+        p = rng.integers(0, n, size=20)
+        want = np.array([max((j for j in range(q + 1) if b[j]), default=-1) for q in p])
+        assert np.array_equal(_last_true_at(b, p), want)
+        w = int(rng.integers(1, n + 1))
+        a = int(rng.integers(0, n - w + 1))
+        e = int(rng.integers(a + 1, n - w + 2))
+        assert _best_window(b, a, e, w) == max(int(b[j : j + w].sum()) for j in range(a, e))
