@@ -41,7 +41,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import stats
 
 from ..errors import ConfigError
 from .multinight import MIN_NIGHTS_PER_GROUP
@@ -495,6 +494,7 @@ def before_after(
         p = (tk >= washout_days).astype(np.float64)
         x = np.column_stack([np.ones_like(tk), tk, p, (tk - washout_days) * p])
         beta, se, df, resid = _ols(x, np.log(yk + offset))
+        from scipy import stats  # lazy: reading and writing night folders needs no scipy
         q = float(stats.t.ppf(0.5 + confidence / 2, df))
 
         def ci(k: int) -> tuple[float, float, float]:
@@ -656,6 +656,7 @@ def _mixed(ly: NDArray[np.float64], who: NDArray[Any], masks: dict[str, NDArray[
     for w in caught:
         if issubclass(w.category, (ConvergenceWarning, RuntimeWarning, UserWarning)):
             cautions.append(f"Mixed model: {str(w.message).splitlines()[0]}")
+    from scipy import stats  # lazy: reading and writing night folders needs no scipy
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     params, bse, pvals = np.asarray(fit.fe_params), np.asarray(fit.bse_fe), np.asarray(fit.pvalues)[: x.shape[1]]
     if not (np.isfinite(params).all() and np.isfinite(bse).all()):
@@ -782,6 +783,7 @@ def cohort_effects(
             hi: float | None = None
             p: float | None = None
             if d.size >= 2 and np.std(d) > 0:
+                from scipy import stats  # lazy: reading and writing night folders needs no scipy
                 r = stats.ttest_rel(cond[both].to_numpy(), ref[both].to_numpy())
                 ci = r.confidence_interval(confidence_level=confidence)
                 ratio, lo, hi, p = math.exp(d.mean()), math.exp(ci.low), math.exp(ci.high), float(r.pvalue)
