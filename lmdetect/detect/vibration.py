@@ -68,7 +68,7 @@ class VibrationParams(Params):
 
     window_s: float = 4.0
     hop_s: float = 8.0
-    min_freq_hz: float = 1.0
+    min_freq_hz: float = 0.3
     concentration: float = 0.5
     peak_halfwidth_hz: float = 1.0
     min_rms_mg: float = 2.0
@@ -100,7 +100,12 @@ def _window_spectra(reg: RegularSignal, params: VibrationParams) -> tuple[NDArra
     # one window per hop: a pad session lasts many minutes, so sampling every other window
     # finds it just as well at half the cost
     x = reg.accel_g[: k * hop].reshape(k, hop, 3)[:, :nw]
+    # remove each window's straight line, not only its mean: a slow posture drift or the tail
+    # of a slow movement then leaves little power at the lowest bins, where a line whose alias
+    # sits below ~2 Hz must still be found
+    tt = np.linspace(-1.0, 1.0, nw, dtype=np.float32)[None, :, None]
     x = x - x.mean(axis=1, keepdims=True)
+    x = x - tt * ((x * tt).sum(axis=1, keepdims=True) / float((tt * tt).sum()))
     win = np.hanning(nw).astype(np.float32)  # less leakage from slow movements into the band
     spec = np.abs(np.fft.rfft(x * win[None, :, None], axis=1)) ** 2  # (k, bins, 3)
     p = spec.sum(axis=2)
@@ -122,7 +127,7 @@ def _window_spectra(reg: RegularSignal, params: VibrationParams) -> tuple[NDArra
     total = c[:, -1] + 1e-20
     conc = peak_power / total
     # a line is a local maximum: a peak at the lower band edge is the tail of slow movement
-    edge = pk <= half
+    edge = pk < 2
     conc = np.where(edge, 0.0, conc)
     # Parseval for a real signal (Hann window: divide by the window's energy)
     rms_g = np.sqrt(2.0 * peak_power / (nw * float(np.sum(win.astype(np.float64) ** 2))))
