@@ -64,11 +64,14 @@ class VibrationParams(Params):
         continuously; a periodic train of leg movements does not).
     margin_s
         Time added before and after a detected session when it is used as a detection mask.
+    max_amplitude_step
+        Largest median change of the line's log amplitude between successive hit windows of a
+        session (0.1: about 10 %); a motor's vibration is steady, leg movements are not.
     """
 
     window_s: float = 4.0
     hop_s: float = 8.0
-    min_freq_hz: float = 0.3
+    min_freq_hz: float = 0.2
     concentration: float = 0.5
     peak_halfwidth_hz: float = 1.0
     min_rms_mg: float = 2.0
@@ -79,6 +82,7 @@ class VibrationParams(Params):
     min_hit_fraction: float = 0.5
     join_gap_s: float = 900.0
     margin_s: float = 30.0
+    max_amplitude_step: float = 0.1
 
     def __post_init__(self) -> None:
         for name in ("window_s", "hop_s", "min_freq_hz", "min_rms_mg", "max_freq_iqr_hz", "smooth_s", "min_session_s", "peak_halfwidth_hz"):
@@ -127,7 +131,7 @@ def _window_spectra(reg: RegularSignal, params: VibrationParams) -> tuple[NDArra
     total = c[:, -1] + 1e-20
     conc = peak_power / total
     # a line is a local maximum: a peak at the lower band edge is the tail of slow movement
-    edge = pk < 2
+    edge = pk < 1
     conc = np.where(edge, 0.0, conc)
     # Parseval for a real signal (Hann window: divide by the window's energy)
     rms_g = np.sqrt(2.0 * peak_power / (nw * float(np.sum(win.astype(np.float64) ** 2))))
@@ -182,6 +186,11 @@ def detect_vibration(reg: RegularSignal, params: VibrationParams = VibrationPara
             continue
         q1, q3 = np.percentile(freq[sel], [25, 75])
         if q3 - q1 > params.max_freq_iqr_hz:
+            continue
+        # a motor's line keeps its amplitude from window to window (its force follows its speed,
+        # which changes slowly); a run of leg movements that look narrowband (an RLS episode,
+        # a movement every few seconds) changes it by a factor of ~3 each time
+        if sel.size >= 3 and np.median(np.abs(np.diff(np.log(np.maximum(rms_mg[sel], 1e-6))))) > params.max_amplitude_step:
             continue
         rows.append(
             {
