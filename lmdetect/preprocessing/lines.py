@@ -246,7 +246,6 @@ def remove_lines(
         f_track = _track(p, ratio, ok, anchor, fa, f_start, starts, e_s, fs, n_frame, df, lo_bin, params)
         clear = _clear(f_track, p, ok, params.clear_excess)
         f_track = _refine_near_folds(f_track, xd, fs, n_frame, clear)
-        f_track = _refine_slow(f_track, accel, reg.valid, starts, fs, n_frame, clear, params.min_fit_hz)
         f_track = _bridge(f_track, clear, max(1, round(params.bridge_s * fs / hop)), params.search_hz)
         fitted, amp, unfit = _fit_and_subtract(accel, i0, starts, x, xd, f_track, ratio, ref, gain, fs, n_frame, params)
         # what is left: the strongest narrow line in the cleaned frames, through the low-pass,
@@ -367,45 +366,6 @@ def _bridge(f_track: NDArray, clear: NDArray, max_frames: int, max_step_hz: floa
         if abs(fb - fa) > max_step_hz:
             continue
         out[a:b] = fa + (fb - fa) * (np.arange(a, b) - (a - 1)) / (b - (a - 1))
-    return out
-
-
-def _refine_slow(
-    f_track: NDArray, accel: NDArray, valid: NDArray, starts: NDArray, fs: float, n_frame: int, clear: NDArray, min_hz: float
-) -> NDArray:
-    """Re-estimate a line slower than ``2 / frame`` Hz over 4 frames centred on its frame.
-
-    Within one frame such a line is less than two cycles, and a sinusoid of any frequency from
-    0 Hz up to about 1 / frame fits it as well as the true one (with the frame's constant and
-    slope): an alias passing through 0 Hz was read as ~1 Hz and removed at the wrong frequency,
-    leaving runs of false movements. Over four frames the candidates differ by several cycles.
-    The frequency whose fit (with a constant and a slope) explains most of the window wins,
-    over 0.05 Hz to 1 Hz above the estimate in 0.02-Hz steps."""
-    edge = 2.0 * fs / n_frame
-    js = np.flatnonzero(clear & np.isfinite(f_track) & (f_track < edge))
-    if js.size == 0:
-        return f_track
-    out = f_track.copy()
-    n_long = 4 * n_frame
-    t = (np.arange(n_long) - (n_long - 1) / 2) / fs
-    idx = np.clip(starts[js, None] + n_frame // 2 - n_long // 2 + np.arange(n_long)[None, :], 0, accel.shape[0] - 1)
-    whole = valid[idx].all(axis=1)
-    js, idx = js[whole], idx[whole]
-    cand_f = np.arange(0.05, edge + 1.0, 0.02)
-    for c0 in range(0, js.size, 32):
-        j, ii = js[c0 : c0 + 32], idx[c0 : c0 + 32]
-        x = accel[ii]
-        x = x - x.mean(axis=1, keepdims=True)  # (J, N, 3)
-        ph = 2 * np.pi * cand_f[:, None] * t[None, :]  # (K, N)
-        m = np.stack((np.cos(ph), np.sin(ph), np.broadcast_to(t, ph.shape)), axis=1)  # (K, 3, N)
-        a_mat = np.einsum("kcn,kdn->kcd", m, m) + np.eye(3) * 1e-9
-        b_vec = np.einsum("kcn,jna->jkca", m, x)
-        coef = np.linalg.solve(a_mat[None], b_vec)
-        explained = np.einsum("jkca,jkca->jk", coef, b_vec)
-        slow = cand_f[np.argmax(explained, axis=1)]
-        # only a line found slower than ``min_hz`` is taken: it is then counted as unfittable.
-        # Above, the frame's own estimate stays (a wandering line chirps within four frames)
-        out[j] = np.where(slow < min_hz, slow, out[j])
     return out
 
 
