@@ -184,7 +184,10 @@ def detect_vibration(reg: RegularSignal, params: VibrationParams = VibrationPara
         sel = sel[hit[sel]]
         if sel.size == 0:
             continue
-        q1, q3 = np.percentile(freq[sel], [25, 75])
+        # the line's frequency must be stable, judged on the windows of about its usual amplitude:
+        # one a leg movement dominates (several times stronger) has its peak elsewhere
+        typical = sel[np.abs(np.log(np.maximum(rms_mg[sel], 1e-6) / np.median(rms_mg[sel]))) <= np.log(2.0)]
+        q1, q3 = np.percentile(freq[typical], [25, 75])
         if q3 - q1 > params.max_freq_iqr_hz:
             continue
         # a motor's line keeps its amplitude from window to window (its force follows its speed,
