@@ -93,7 +93,7 @@ class LineRemovalParams(Params):
     line_ratio: float = 20.0
     context_hz: float = 6.0
     n_harmonics: int = 3
-    min_fit_hz: float = 1.0
+    min_fit_hz: float = 1.25
     extend_s: float = 420.0
     margin_s: float = 30.0
     lost_s: float = 20.0
