@@ -93,15 +93,13 @@ class LineRemovalParams(Params):
     line_ratio: float = 20.0
     context_hz: float = 6.0
     n_harmonics: int = 3
-    min_fit_hz: float = 1.25
+    min_fit_hz: float = 1.0
     extend_s: float = 420.0
     margin_s: float = 30.0
     lost_s: float = 20.0
     residual_window_s: float = 5.0
     coast_s: float = 3.0
     spin_s: float = 2.0
-    bridge_s: float = 12.0
-    clear_excess: float = 1.5
 
     def __post_init__(self) -> None:
         for name in ("frame_s", "search_hz", "line_ratio", "context_hz", "min_fit_hz", "residual_window_s"):
@@ -244,9 +242,7 @@ def remove_lines(
         if anchor < 0:
             continue
         f_track = _track(p, ratio, ok, anchor, fa, f_start, starts, e_s, fs, n_frame, df, lo_bin, params)
-        clear = _clear(f_track, p, ok, params.clear_excess)
-        f_track = _refine_near_folds(f_track, xd, fs, n_frame, clear)
-        f_track = _bridge(f_track, clear, max(1, round(params.bridge_s * fs / hop)), params.search_hz)
+        f_track = _refine_near_folds(f_track, xd, fs, n_frame)
         fitted, amp, unfit = _fit_and_subtract(accel, i0, starts, x, xd, f_track, ratio, ref, gain, fs, n_frame, params)
         # what is left: the strongest narrow line in the cleaned frames, through the low-pass,
         # wherever it is (a line the tracker lost is found here too), plus lines too slow to fit
@@ -331,52 +327,14 @@ def _track(
     return _coast(f_track, ok, max(1, int(params.coast_s * fs / hop)))
 
 
-def _clear(f_track: NDArray, p: NDArray, ok: NDArray, excess: float) -> NDArray:
-    """Frames where nothing but the line (and noise) is seen, so its frequency can be trusted.
-
-    A pad's line keeps its amplitude for minutes, so a frame's power stays near the running
-    median of its neighbours' (~10 s); a leg movement adds its own power on top, by more than
-    ``excess`` times. (Within one short frame a movement cannot be told from an in-band line by
-    its spectrum: both fill the same few bins; a movement's own low-frequency peak can pull the
-    track towards 0 Hz.)"""
-    have = np.isfinite(f_track) & ok
-    if have.sum() < 3:
-        return have
-    total = p.sum(axis=1)
-    typical = ndimage.median_filter(np.where(have, total, np.nan), size=min(total.size, 21), mode="nearest")
-    typical = np.where(np.isfinite(typical), typical, np.nanmedian(total[have]))
-    return have & (total <= excess * typical)
-
-
-def _bridge(f_track: NDArray, clear: NDArray, max_frames: int, max_step_hz: float) -> NDArray:
-    """Replace the track between clear frames (:func:`_clear`) by the line either side of it.
-
-    The motor runs on under a movement at a speed between the ones before and after it, so a
-    stretch of up to ``max_frames`` between clear frames whose frequencies differ by at most
-    ``max_step_hz`` takes the frequency interpolated between them."""
-    nf = f_track.size
-    if clear.sum() < 2:
-        return f_track
-    out = f_track.copy()
-    d = np.diff(np.concatenate(([0], (~clear).view(np.int8), [0])))
-    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True):
-        if a == 0 or b == nf or b - a > max_frames:
-            continue
-        fa, fb = f_track[a - 1], f_track[b]
-        if abs(fb - fa) > max_step_hz:
-            continue
-        out[a:b] = fa + (fb - fa) * (np.arange(a, b) - (a - 1)) / (b - (a - 1))
-    return out
-
-
-def _refine_near_folds(f_track: NDArray, xd: NDArray, fs: float, n_frame: int, clear: NDArray) -> NDArray:
+def _refine_near_folds(f_track: NDArray, xd: NDArray, fs: float, n_frame: int) -> NDArray:
     """Re-estimate the line within ``2 / frame`` Hz of 0 or fs/2 by a least-squares search.
 
     There a line's spectral peak merges with its mirror image and is pulled to the edge; a real
     sinusoid fitted to the samples is not (the frequency whose fit explains most of the frame,
     over +-1 Hz in 0.02-Hz steps)."""
     edge = 2.0 * fs / n_frame
-    near = clear & np.isfinite(f_track) & ((f_track < edge) | (f_track > fs / 2 - edge))
+    near = np.isfinite(f_track) & ((f_track < edge) | (f_track > fs / 2 - edge))
     js = np.flatnonzero(near)
     if js.size == 0:
         return f_track
@@ -391,10 +349,7 @@ def _refine_near_folds(f_track: NDArray, xd: NDArray, fs: float, n_frame: int, c
         a_mat = np.einsum("jkcn,jkdn->jkcd", m, m) + np.eye(3) * 1e-9
         b_vec = np.einsum("jkcn,jna->jkca", m, xd[j])
         coef = np.linalg.solve(a_mat, b_vec)
-        # the energy the whole model explains (a projection, so bounded even where a slow
-        # candidate's cos/sin are nearly collinear with the slope; their own coefficients then
-        # are not, and ranking by them picks the slowest candidate)
-        explained = np.einsum("jkca,jkca->jk", coef, b_vec)
+        explained = np.einsum("jkca,jkca->jk", coef[:, :, :2], b_vec[:, :, :2])
         out[j] = cand[np.arange(j.size), np.argmax(explained, axis=1)]
     return out
 
