@@ -195,10 +195,8 @@ class VibrationParams(Params):
     hop_s
         Time between the starts of analysed windows (>= window_s).
     min_freq_hz
-        Peaks below this frequency are ignored. Each window's straight line is removed first, so a
-        posture drift leaves little power above 0.2 Hz, and a line whose alias sits among the slowest
-        movements (a motor near a multiple of the sampling rate) is still found; a session's line
-        must also keep its amplitude (``max_amplitude_step``), which runs of leg movements do not.
+        Peaks below this frequency are ignored (posture and the slowest movements live there; an
+        alias inside the movement band above it is still found).
     concentration
         Minimum share of the window's power (above ``min_freq_hz``) within
         +-``peak_halfwidth_hz`` of the peak.
@@ -224,14 +222,11 @@ class VibrationParams(Params):
         continuously; a periodic train of leg movements does not).
     margin_s
         Time added before and after a detected session when it is used as a detection mask.
-    max_amplitude_step
-        Largest median change of the line's log amplitude between successive hit windows of a
-        session (0.1: about 10 %); a motor's vibration is steady, leg movements are not.
     """
 
     window_s: float = 4.0
     hop_s: float = 8.0
-    min_freq_hz: float = 0.2
+    min_freq_hz: float = 1.0
     concentration: float = 0.5
     peak_halfwidth_hz: float = 1.0
     min_rms_mg: float = 2.0
@@ -242,7 +237,6 @@ class VibrationParams(Params):
     min_hit_fraction: float = 0.5
     join_gap_s: float = 900.0
     margin_s: float = 30.0
-    max_amplitude_step: float = 0.1
 
     def __post_init__(self) -> None:
         for name in ("window_s", "hop_s", "min_freq_hz", "min_rms_mg", "max_freq_iqr_hz", "smooth_s", "min_session_s", "peak_halfwidth_hz"):

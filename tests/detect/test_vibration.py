@@ -47,30 +47,3 @@ def test_masking_the_session_removes_false_lms():
     m = vib.assign(onset_s=vib.onset_s - 30, duration_s=vib.duration_s + 60)
     ev, _ = detect_lms(reg, mask=mask_intervals(reg.n, reg.fs, reg.t0_s, m))
     assert len(ev) == 0
-
-
-def test_a_line_whose_alias_sits_below_two_hz_is_detected():
-    # a 50.6-Hz motor sampled at 50 Hz aliases to 0.6 Hz, among the slowest leg movements; it used
-    # to be taken for the tail of a slow movement, so it was neither removed nor masked
-    fs = 50.0
-    a = quiet(3600, fs)
-    _pad(a, fs, 600, 1800, 50.6, 0.03)
-    for o in np.arange(620, 2380, 31.0):  # a PLM series on the pad
-        add_burst(a, fs, o, 2.0, 0.05, freq_hz=1.5)
-    vib = detect_vibration(_grid(a, fs))
-    assert len(vib) == 1
-    assert abs(vib["onset_s"].iloc[0] - 600) < 20 and abs(vib["duration_s"].iloc[0] - 1800) < 40
-    assert abs(vib["freq_hz"].iloc[0] - 0.6) <= 0.5
-
-
-def test_a_dense_run_of_restless_movements_is_not_vibration():
-    # an RLS episode: a movement every 4-6 s of varying strength, each narrowband at ~1-2 Hz. In
-    # the slow band it looks like a line except that its amplitude jumps from window to window
-    fs = 50.0
-    a = quiet(1800, fs)
-    rng = np.random.default_rng(3)
-    t = 100.0
-    while t < 1700:
-        add_burst(a, fs, t, 2.5, float(rng.uniform(0.02, 0.15)), freq_hz=float(rng.uniform(1.0, 2.0)))
-        t += float(rng.uniform(4.0, 6.0))
-    assert len(detect_vibration(_grid(a, fs))) == 0
