@@ -47,3 +47,16 @@ def test_masking_the_session_removes_false_lms():
     m = vib.assign(onset_s=vib.onset_s - 30, duration_s=vib.duration_s + 60)
     ev, _ = detect_lms(reg, mask=mask_intervals(reg.n, reg.fs, reg.t0_s, m))
     assert len(ev) == 0
+
+
+def test_a_dense_run_of_restless_movements_is_not_vibration():
+    # an RLS episode: a movement every 4-6 s of varying strength, each narrowband at ~1-2 Hz;
+    # a detector that looks for lines among the slowest movements must not take it for a pad
+    fs = 50.0
+    a = quiet(1800, fs)
+    rng = np.random.default_rng(3)
+    t = 100.0
+    while t < 1700:
+        add_burst(a, fs, t, 2.5, float(rng.uniform(0.02, 0.15)), freq_hz=float(rng.uniform(1.0, 2.0)))
+        t += float(rng.uniform(4.0, 6.0))
+    assert len(detect_vibration(_grid(a, fs))) == 0
