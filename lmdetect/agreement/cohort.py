@@ -62,6 +62,7 @@ import pandas as pd
 from .._atomic import atomic_write_text
 from .._files import sha256_file
 from ..errors import FormatError, LmdetectError
+from ..io._guard import csv_delimiter
 from . import stats
 from .night import ROW_KEYS
 
@@ -167,7 +168,7 @@ def read_manifest(path: str | os.PathLike[str]) -> list[ManifestRow]:
         raise FormatError(path, "manifest not found") from None
     except (OSError, UnicodeDecodeError) as e:
         raise FormatError(path, f"cannot read the manifest: {e}") from None
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text))
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -40,6 +41,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, FormatError, LmdetectError
 from ..io._devicetime import parse_tz
+from ..io._guard import csv_delimiter
 from ..io.diary import INTERVENTION_NAME
 
 __all__ = [
@@ -171,7 +173,8 @@ def is_manifest(path: str | os.PathLike[str]) -> bool:
         return False
     try:
         with open(p, newline="", encoding="utf-8-sig") as fh:
-            header = next(csv.reader(fh), [])
+            first = fh.readline()
+        header = next(csv.reader([first], delimiter=csv_delimiter(first)), [])
     except (OSError, UnicodeDecodeError, csv.Error):
         return False
     return "path" in {_norm_header(h) for h in header}
@@ -185,7 +188,8 @@ def read_manifest(path: str | os.PathLike[str]) -> list[NightInput]:
     base = p.parent
     try:
         with open(p, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
+            text = fh.read()
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text)))
     except UnicodeDecodeError as exc:
         raise FormatError(p, f"not a UTF-8 text file ({exc.reason})") from None
     except csv.Error as exc:

@@ -62,6 +62,8 @@ __all__ = [
     "RATE_TOLERANCE",
     "check_input",
     "check_recording",
+    "csv_delimiter",
+    "decimal_number",
     "decode_text",
     "guarded",
     "read_text",
@@ -326,3 +328,25 @@ def read_text(path: str | os.PathLike[str]) -> str:
     except OSError as exc:
         raise FormatError(path, f"cannot read: {exc.strerror or exc}") from None
     return decode_text(path, data)
+
+
+def csv_delimiter(text: str) -> str:
+    """The field separator of a side-file table, from its header row.
+
+    A comma; or, when the header holds none, the tab of Excel's "Unicode text" export or the
+    semicolon Excel writes as CSV where the decimal mark is a comma.
+    """
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    if "," in header:
+        return ","
+    return next((d for d in ("\t", ";") if d in header), ",")
+
+
+def decimal_number(text: str) -> str:
+    """``text`` with a decimal comma read as a point ("12,5" -> "12.5"), for tables Excel saved
+    with ";" as the separator; anything else unchanged."""
+    t = text.strip()
+    if t.count(",") == 1 and "." not in t:
+        return t.replace(",", ".")
+    return t
+

@@ -46,7 +46,7 @@ import pandas as pd
 
 from ..errors import FormatError
 from ..model import DIARY_COLUMNS
-from ._guard import guarded, read_text
+from ._guard import csv_delimiter, decimal_number, guarded, read_text
 
 __all__ = ["read_diary", "read_pad_log", "DIARY_KINDS", "DIARY_COLUMNS", "INTERVENTION_NAME", "to_seconds"]
 
@@ -97,20 +97,10 @@ def _parse_time(path: str | os.PathLike[str], line: int, field: str, text: str) 
     return t
 
 
-def _delimiter(text: str) -> str:
-    """The field separator, from the header row: a comma, or the tab of Excel's "Unicode text"
-    or the semicolon of Excel's CSV where the decimal mark is a comma, when the header holds
-    no comma."""
-    header = text.split("\n", 1)[0]
-    if "," in header:
-        return ","
-    return next((d for d in ("\t", ";") if d in header), ",")
-
-
 def _rows(path: str | os.PathLike[str], required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
     # UTF-8 (with or without BOM) or UTF-16 with BOM, as Excel saves "Unicode text"
     text = read_text(path)
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text))
     try:
         if reader.fieldnames is None:
             raise FormatError(path, "empty file (a header row is required)", line=1)
@@ -177,7 +167,7 @@ def read_diary(path: str | os.PathLike[str]) -> pd.DataFrame:
             if end <= start:
                 raise FormatError(path, f"end {r['end']} is not after start {r['start']}", line=line)
             try:
-                sev = float(r.get("severity", ""))
+                sev = float(decimal_number(r.get("severity", "")))
             except ValueError:
                 raise FormatError(path, f"severity {r.get('severity')!r} is not a number 0-10", line=line) from None
             if not 0 <= sev <= 10:
@@ -232,7 +222,7 @@ def read_pad_log(path: str | os.PathLike[str]) -> pd.DataFrame:
             raise FormatError(path, f"end {r['end']} is not after start {r['start']}", line=line)
         inten = r.get("intensity", "")
         try:
-            level = float(inten) if inten else float("nan")
+            level = float(decimal_number(inten)) if inten else float("nan")
         except ValueError:
             raise FormatError(path, f"intensity {inten!r} is not a number", line=line) from None
         rows.append({"start": pd.Timestamp(start), "end": pd.Timestamp(end), "intensity": level})

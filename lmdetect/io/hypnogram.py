@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import FormatError
-from ._guard import guarded, read_text
+from ._guard import csv_delimiter, decimal_number, guarded, read_text
 
 __all__ = ["read_hypnogram", "normalise_stage"]
 
@@ -46,7 +46,7 @@ def normalise_stage(label: str) -> str | None:
 def _from_csv(path: Path, start: dt.datetime) -> pd.DataFrame:
     text = read_text(path)  # UTF-8 (BOM or not) or UTF-16 with BOM
     try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=csv_delimiter(text))
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise FormatError(path, f"not a readable CSV: {exc}") from None
     cols = [c.strip() for c in df.columns]
@@ -61,7 +61,7 @@ def _from_csv(path: Path, start: dt.datetime) -> pd.DataFrame:
         stages.append(st)
     if "onset_s" in cols:
         try:
-            onset = pd.to_numeric(df["onset_s"]).to_numpy(float)
+            onset = pd.to_numeric(df["onset_s"].map(decimal_number)).to_numpy(float)
         except ValueError as exc:
             raise FormatError(path, f"onset_s must be numbers: {exc}") from None
     elif "start" in cols:
@@ -79,7 +79,7 @@ def _from_csv(path: Path, start: dt.datetime) -> pd.DataFrame:
         raise FormatError(path, "needs an onset_s or a start column", line=1)
     if "duration_s" in cols:
         try:
-            dur = pd.to_numeric(df["duration_s"]).to_numpy(float)
+            dur = pd.to_numeric(df["duration_s"].map(decimal_number)).to_numpy(float)
         except ValueError as exc:
             raise FormatError(path, f"duration_s must be numbers: {exc}") from None
     else:

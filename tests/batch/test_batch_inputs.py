@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lmdetect.batch import run_batch
-from lmdetect.batch.inputs import collect_nights, parse_shard, read_manifest, select_shard
+from lmdetect.batch.inputs import collect_nights, is_manifest, parse_shard, read_manifest, select_shard
 from lmdetect.errors import ConfigError, FormatError, LmdetectError
 
 
@@ -149,3 +149,13 @@ def test_manifest_bad_condition_column_names_file_line_and_column(tmp_path, head
     with pytest.raises(FormatError, match=msg) as info:
         read_manifest(m)
     assert "nights.csv" in str(info.value)
+
+
+@pytest.mark.parametrize("sep", ["\t", ";"])
+def test_manifest_saved_by_excel_with_tabs_or_semicolons(sim_nights, tmp_path, sep):
+    folder = tmp_path / "study"
+    shutil.copyfile(sim_nights[1], folder.mkdir() or folder / "b.lmr")
+    (folder / "nights.csv").write_text(sep.join(["path", "participant", "group"]) + "\n" + sep.join(["b.lmr", "P1", "rls"]) + "\n")
+    assert is_manifest(folder / "nights.csv")
+    (night,) = read_manifest(folder / "nights.csv")
+    assert Path(night.path) == folder / "b.lmr" and night.participant == "P1" and night.covariates == (("group", "rls"),)

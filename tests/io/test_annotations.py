@@ -637,3 +637,15 @@ def test_side_and_stage_helpers():
     assert side_from_text("Left and right") == "both"
     assert side_from_text("Chin") == "unknown"
     assert stage_from_text("sleep stage 3") == "N3" and stage_from_text("3") is None
+
+
+@pytest.mark.parametrize("sep", ["\t", ";"])
+def test_events_csv_saved_by_excel_with_tabs_or_semicolons(tmp_path, sep):
+    text = EVENTS.read_text(encoding="utf-8")
+    header, *rows = [line for line in text.splitlines() if line]
+    assert '"' not in text  # the example has no quoted cells, so separators can be swapped safely
+    p = tmp_path / "events.csv"
+    p.write_bytes((sep.join(header.split(",")) + "\n" + "".join(sep.join(r.split(",")) + "\n" for r in rows)).encode("utf-16"))
+    again, ref = read_events_csv(p).lms, read_events_csv(EVENTS).lms
+    assert list(again["onset_s"]) == list(ref["onset_s"]) and list(again["side"]) == list(ref["side"])
+    assert detect_format(p) == "events-csv" and read_scored_events(p).lms["onset_s"].tolist() == ref["onset_s"].tolist()

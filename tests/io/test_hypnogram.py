@@ -33,3 +33,19 @@ def test_unknown_stage_names_the_line(tmp_path):
 def test_stage_labels():
     assert normalise_stage("SLEEP-S3") == "N3" and normalise_stage("sleep stage r") == "R"
     assert normalise_stage("movement") is None
+
+
+@pytest.mark.parametrize(
+    "saved",
+    [
+        lambda t: t.replace(",", "\t").encode("utf-16"),  # Excel "Unicode text": UTF-16, tabs
+        lambda t: t.replace(",", ";").replace(".5", ",5").encode(),  # Excel CSV, decimal comma
+    ],
+    ids=["unicode-text", "semicolon-decimal-comma"],
+)
+def test_hypnogram_as_excel_saves_it(tmp_path, saved):
+    p = tmp_path / "h.csv"
+    p.write_bytes(saved("onset_s,duration_s,stage\n0,30,W\n30,30,N1\n60.5,30,N2\n"))
+    h = read_hypnogram(p, START)
+    assert list(h["stage"]) == ["W", "N1", "N2"]
+    assert list(h["onset_s"]) == [0.0, 30.0, 60.5]

@@ -27,7 +27,7 @@ import pandas as pd
 from ..._atomic import atomic_open
 from ...errors import FormatError, LmdetectError
 from ...model import LM_KINDS, SIDES, STAGES
-from .._guard import guarded, read_text
+from .._guard import csv_delimiter, decimal_number, guarded, read_text
 from ._base import EventCollector, ScoredEvents
 from ._labels import Label, stage_from_text
 
@@ -39,13 +39,13 @@ log = logging.getLogger(__name__)
 
 def looks_like_events_csv(head: str) -> bool:
     first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
-    cells = {c.strip() for c in first.split(",")}
+    cells = {c.strip() for c in first.split(csv_delimiter(first))}
     return {"onset_s", "duration_s"} <= cells
 
 
 def _open_rows(path: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     text = read_text(path)  # UTF-8 (BOM or not) or UTF-16 with BOM
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text))
     try:
         header = next(reader)
     except StopIteration:
@@ -71,7 +71,7 @@ def _number(path: str, text: str, column: str, line: int, *, required: bool) -> 
             raise FormatError(path, f"empty {column}", line=line)
         return math.nan
     try:
-        v = float(t)
+        v = float(decimal_number(t))
     except ValueError:
         raise FormatError(path, f"{column} is not a number: {t!r}", line=line) from None
     if required and not math.isfinite(v):
