@@ -125,6 +125,20 @@ def test_version_and_help_import_no_heavy_module(flag):
     assert res.stdout.strip().splitlines()[-1] == "HEAVY []", res.stdout
 
 
+@pytest.mark.parametrize(
+    "command", ["process", "batch", "agree", "summarize", "evaluate", "info", "convert", "collate", "split-nights"]
+)
+def test_subcommand_help_imports_no_heavy_module(command):
+    # each subcommand builds its parser from constants in light modules; the work imports the rest
+    code = (
+        "import sys\nfrom lmdetect.cli import main\n"
+        f"try:\n    main([{command!r}, '--help'])\nexcept SystemExit:\n    pass\n"
+        "print('HEAVY', sorted(m for m in ('pandas', 'numpy', 'scipy', 'matplotlib', 'pyarrow') if m in sys.modules))"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=_env())
+    assert res.stdout.strip().splitlines()[-1] == "HEAVY []", res.stdout
+
+
 @pytest.mark.parametrize("module", ["lmdetect.config", "lmdetect.batch", "lmdetect.outputs", "lmdetect.commands.summarize"])
 def test_modules_that_filter_nothing_import_no_scipy(module):
     # scipy.signal (and the scipy.stats it pulls in) costs seconds; only the pipeline's workers need it

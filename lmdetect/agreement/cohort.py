@@ -65,6 +65,7 @@ from ..errors import FormatError, LmdetectError
 from ..io._guard import csv_delimiter
 from . import stats
 from .night import ROW_KEYS
+from .params import MANIFEST_COLUMNS
 
 __all__ = [
     "MANIFEST_COLUMNS",
@@ -83,8 +84,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Columns a manifest may have; the first two are required.
-MANIFEST_COLUMNS = ("sensor_night", "reference", "reference_hypnogram", "offset_s", "participant", "child")
 _REQUIRED = ("sensor_night", "reference")
 
 #: The keys of ``NightAgreement.row()``, in the order of the CSV (the per-night contract).

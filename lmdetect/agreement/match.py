@@ -21,11 +21,9 @@ import numpy as np
 import pandas as pd
 
 from ..evaluation import AMPLITUDE_BANDS_MG, match_events
+from .params import DEFAULT_TOLERANCE_S
 
 __all__ = ["DEFAULT_TOLERANCE_S", "DURATION_BANDS_S", "by_group", "error_stats", "match_tables", "rates"]
-
-#: Default onset tolerance (s) of event matching.
-DEFAULT_TOLERANCE_S = 1.0
 
 #: Bands of the PSG movement's duration (s) for sensitivity by duration.
 DURATION_BANDS_S: tuple[tuple[float, float], ...] = (

@@ -26,8 +26,7 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..agreement.cohort import MANIFEST_COLUMNS
-    from ..agreement.match import DEFAULT_TOLERANCE_S
+    from ..agreement.params import DEFAULT_TOLERANCE_S, MANIFEST_COLUMNS
     from ..scoring import rule_set_names
     from ._outputs import add_force
 
