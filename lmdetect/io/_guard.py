@@ -272,7 +272,10 @@ def check_recording(path: str | os.PathLike[str], rec: Recording) -> Recording:
                 "a corrupt timestamp?",
             )
         if n > 10:
-            step = float(np.median(np.diff(t)))
+            # the median of 100 000 evenly spread steps: the same verdict as all of them for a
+            # plausibility check, without a whole-night difference array and its partition
+            i = np.linspace(0, n - 2, min(n - 1, 100_000)).astype(np.int64)
+            step = float(np.median(t[i + 1] - t[i]))
             period = 1.0 / rec.fs
             if not (period / RATE_TOLERANCE <= step <= period * RATE_TOLERANCE):
                 raise FormatError(

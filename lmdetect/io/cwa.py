@@ -255,8 +255,9 @@ def read_cwa(
     keep = np.flatnonzero(is_data & checksum_ok)
     if keep.size == 0:
         raise FormatError(path, "no valid data blocks", offset=data_offset)
-    blocks = blocks[keep]
-    raw = raw[keep]
+    if keep.size < n_blocks:  # copies only when blocks were dropped
+        blocks = blocks[keep]
+        raw = raw[keep]
     block_offsets = data_offset + keep.astype(np.int64) * BLOCK_SIZE
 
     # -- configuration, constant over the file
@@ -300,7 +301,8 @@ def read_cwa(
     zone = tz if tz is not None else file_zone(path, metadata.get("tz"))
     clock_set: dt.datetime | None = info["last_change"]  # type: ignore[assignment]
     start, tmeta = device_start(path, first_local, tz=zone, file_offset=file_offset, clock_set=clock_set)
-    time_s = time_epoch - time_epoch[0]  # the start above is rounded to the microsecond
+    time_epoch -= time_epoch[0]  # in place: the start above is rounded to the microsecond
+    time_s = time_epoch
 
     model = str(info["model"])
     body = metadata.get("body_location", "")
@@ -425,14 +427,15 @@ def _sample_times(
         seg_rate = (ai[-1] - ai[0]) / (at[-1] - at[0]) if b1 - b0 > 1 else rate
         if not 0.5 * fs < seg_rate < 2.0 * fs:
             seg_rate = rate
-        t = np.interp(idx, ai, at)
-        before, after = idx < ai[0], idx > ai[-1]
-        t[before] = at[0] + (idx[before] - ai[0]) / seg_rate
-        t[after] = at[-1] + (idx[after] - ai[-1]) / seg_rate
-        times[s0:s1] = t
-    step = np.diff(times)
-    if step.size and not (step > 0).all():
-        i = int(np.flatnonzero(step <= 0)[0]) + 1
+        t = times[s0:s1]
+        t[:] = np.interp(idx, ai, at)
+        # samples before the first and after the last anchor (idx rises, so a prefix and a suffix)
+        k0, k1 = int(np.searchsorted(idx, ai[0], "left")), int(np.searchsorted(idx, ai[-1], "right"))
+        t[:k0] = at[0] + (idx[:k0] - ai[0]) / seg_rate
+        t[k1:] = at[-1] + (idx[k1:] - ai[-1]) / seg_rate
+    rising = times[1:] > times[:-1]
+    if rising.size and not rising.all():
+        i = int(np.flatnonzero(~rising)[0]) + 1
         b = int(np.searchsorted(first_index, i, side="right") - 1)
         raise FormatError(
             path,
