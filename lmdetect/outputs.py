@@ -31,12 +31,14 @@ __all__ = ["write_night_outputs", "summarize_nights"]
 
 
 def _night_report_writers(pdf: bool) -> dict[str, tuple[str, NightFileWriter]]:
-    from .report import write_night_report, write_night_report_pdf  # lazy: matplotlib, jinja2
+    from .report import write_night_report  # lazy: matplotlib, jinja2
 
     writers: dict[str, tuple[str, NightFileWriter]] = {
         "report": ("report.html", lambda result, doc, path: write_night_report(result, path, summary=doc)),
     }
-    if pdf:
+    if pdf:  # only then: the PDF writer imports matplotlib's PDF backend
+        from .report import write_night_report_pdf
+
         writers["report_pdf"] = ("report.pdf", lambda result, doc, path: write_night_report_pdf(result, path, summary=doc))
     return writers
 
