@@ -10,7 +10,8 @@ compare. Parts timed, on one core:
 * each writer of the night folder (events.csv, epochs.csv, summary.json, events.tsv/.json, EDF+
   annotations, config.toml, report.html);
 * the whole ``lmdetect process`` in a subprocess, with and without the report, and
-  ``lmdetect --help``;
+  ``lmdetect --help``, and what of it is start-up: the imports of the command, of numpy, pandas
+  and pyarrow, with scipy.signal (which imports scipy.stats for one function) and with matplotlib;
 * peak resident memory of read + process in a fresh subprocess;
 * scikit-digital-health's ``skdh.sleep.Sleep.predict`` on the same samples, when installed.
 
@@ -61,6 +62,11 @@ process_night(rec, Config())
 peak = peak_mib()
 print(base, after_read, peak)
 """
+
+
+_PROCESS_IMPORTS = "import lmdetect.io.night_inputs, lmdetect.pipeline, lmdetect.outputs, lmdetect.io.native"
+_SCIPY_SIGNAL = "import numpy, pandas, pyarrow, scipy.signal, scipy.ndimage"
+_REPORT_IMPORTS = "; import lmdetect.report.html"
 
 
 def _median(fn: Callable[[], object], repeats: int) -> float:
@@ -179,6 +185,11 @@ def main() -> None:
             base = [py, "-m", "lmdetect", "process", str(lmr), "--out", str(out), "--force"]
             t.row("lmdetect process --no-report", _subprocess_s(base + ["--no-report"], 3), "(goal <= 4x)")
             t.row("lmdetect process (report.html)", _subprocess_s(base, 3), "(goal <= 6x)")
+            # what start-up alone costs of the above: the imports, most of them third-party
+            t.row("  imports of process --no-report", _subprocess_s([py, "-c", _PROCESS_IMPORTS], 3))
+            t.row("    numpy, pandas, pyarrow", _subprocess_s([py, "-c", "import numpy, pandas, pyarrow"], 3))
+            t.row("    + scipy.signal, scipy.ndimage", _subprocess_s([py, "-c", _SCIPY_SIGNAL], 3))
+            t.row("  + matplotlib (report.html)", _subprocess_s([py, "-c", _PROCESS_IMPORTS + _REPORT_IMPORTS], 3))
             r = subprocess.run([py, "-c", _RSS_CHILD, str(lmr)], check=True, capture_output=True, text=True)
             b, a, p = (float(v) for v in r.stdout.split())
             print(f"peak RSS: {b:.0f} MiB after imports, {a:.0f} MiB after read_lmr, {p:.0f} MiB after process_night "

@@ -13,30 +13,29 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .results.conditions import ConditionAnalysis, ConditionRenderer, ConditionRequest
-from .results.multinight import (
-    ExtraOutputs,
-    MultiNightRenderer,
-    NightFolder,
-    SummarizeResult,
-    write_multinight_folder,
-)
 from .results.night_folder import NightFileWriter, write_night_folder
-from .summary.multinight import DEFAULT_METRIC, MultiNightSummary
+from .summary.multinight import DEFAULT_METRIC
 
-if TYPE_CHECKING:  # the pipeline imports scipy.signal, which summarizing night folders does not need
+if TYPE_CHECKING:
+    # the pipeline imports scipy.signal, which summarizing night folders does not need; the
+    # multi-night and condition writers load in summarize_nights, not for every night folder
     from .pipeline import NightResult
+    from .results.conditions import ConditionAnalysis, ConditionRenderer, ConditionRequest
+    from .results.multinight import ExtraOutputs, MultiNightRenderer, NightFolder, SummarizeResult
+    from .summary.multinight import MultiNightSummary
 
 __all__ = ["write_night_outputs", "summarize_nights"]
 
 
 def _night_report_writers(pdf: bool) -> dict[str, tuple[str, NightFileWriter]]:
-    from .report import write_night_report, write_night_report_pdf  # lazy: matplotlib, jinja2
+    from .report import write_night_report  # lazy: matplotlib, jinja2
 
     writers: dict[str, tuple[str, NightFileWriter]] = {
         "report": ("report.html", lambda result, doc, path: write_night_report(result, path, summary=doc)),
     }
-    if pdf:
+    if pdf:  # only then: the PDF writer imports matplotlib's PDF backend
+        from .report import write_night_report_pdf
+
         writers["report_pdf"] = ("report.pdf", lambda result, doc, path: write_night_report_pdf(result, path, summary=doc))
     return writers
 
@@ -115,6 +114,8 @@ def summarize_nights(
     SummarizeResult
         The table, statistics, document and written paths.
     """
+    from .results.multinight import write_multinight_folder
+
     render: MultiNightRenderer | None = None
     render_conditions: ConditionRenderer | None = None
     if report:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
@@ -44,3 +49,33 @@ def test_imi_histogram_draws_every_bin(gappy):
     (bars,) = [c for c in ax.collections if len(c.get_paths()) > 1]
     assert len(bars.get_paths()) == 45  # 2-s bins from 0 to 90 s
     assert np.allclose(bars.get_facecolor()[0][:3], (0.0, 0x72 / 255, 0xB2 / 255))
+
+
+def test_titles_sit_where_automatic_placement_puts_them(gappy):
+    """Titles are given their position (sparing matplotlib's per-save placement); it must be the
+    one the automatic placement settles on, or the figures would change."""
+    figs = night_figures(gappy, night_summary_document(gappy))
+    titled = [ax for fig in figs.values() for ax in fig.axes if ax.get_title()]
+    assert len(titled) == 3  # the two IMI histograms and PLMs per hour
+    for ax in titled:
+        fig = ax.get_figure()
+        fig.canvas.draw()
+        fixed = ax.title.get_window_extent()
+        ax.set_title(ax.get_title(), fontsize=ax.title.get_fontsize())  # no y: automatic placement
+        fig.canvas.draw()
+        assert ax.title.get_window_extent().bounds == pytest.approx(fixed.bounds)
+
+
+def test_html_report_does_not_load_the_pdf_backend(tmp_path):
+    code = (
+        "import sys\n"
+        "from lmdetect.outputs import write_night_outputs\n"
+        "from tests.report import night_cases\n"
+        f"write_night_outputs(night_cases.gappy_night(), {str(tmp_path / 'night')!r}, report=True)\n"
+        "print('matplotlib.backends.backend_pdf' in sys.modules, 'matplotlib.backends.backend_agg' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root, env=env)
+    assert out.stdout.split() == ["False", "True"]
+    assert (tmp_path / "night" / "report.html").is_file()
