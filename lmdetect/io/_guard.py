@@ -274,8 +274,8 @@ def check_recording(path: str | os.PathLike[str], rec: Recording) -> Recording:
         if n > 10:
             # the median of 100 000 evenly spread steps: the same verdict as all of them for a
             # plausibility check, without a whole-night difference array and its partition
-            i = np.linspace(0, n - 2, min(n - 1, 100_000)).astype(np.int64)
-            step = float(np.median(t[i + 1] - t[i]))
+            picks = np.linspace(0, n - 2, min(n - 1, 100_000)).astype(np.int64)
+            step = float(np.median(t[picks + 1] - t[picks]))
             period = 1.0 / rec.fs
             if not (period / RATE_TOLERANCE <= step <= period * RATE_TOLERANCE):
                 raise FormatError(
