@@ -25,6 +25,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
+import math
 import os
 import threading
 import time
@@ -792,6 +793,9 @@ def _recording_from_scan(
     host_valid: NDArray[np.bool_] | None = None
     last_anchor = -1  # row of the last stored tick so far
     offsets = _NominalOffsets(header.tick_hz, header.fs)
+    # a power-of-two scale (the usual 1/4096 g): an int16 count times it is exact in float32, so
+    # single precision gives the same values as double precision rounded once, at less cost
+    scale_exact32 = math.isfinite(header.scale_g) and header.scale_g > 0 and math.frexp(header.scale_g)[0] == 0.5
     s = 0
     for i, batch in enumerate(batches):
         batches[i] = None  # type: ignore[call-overload]
@@ -802,9 +806,13 @@ def _recording_from_scan(
             if batch.column(cols[name]).null_count:
                 raise FormatError(path, f"column {name!r} has null values")
         for j, name in enumerate(("x", "y", "z")):
-            # int16 * scale in double precision, rounded once to float32 (exact old arithmetic)
-            np.multiply(batch.column(cols[name]).to_numpy(), header.scale_g, out=accel[s:e, j],
-                        casting="unsafe", dtype=np.float64)
+            if scale_exact32:
+                np.multiply(batch.column(cols[name]).to_numpy(), np.float32(header.scale_g), out=accel[s:e, j],
+                            dtype=np.float32)
+            else:
+                # int16 * scale in double precision, rounded once to float32 (exact old arithmetic)
+                np.multiply(batch.column(cols[name]).to_numpy(), header.scale_g, out=accel[s:e, j],
+                            casting="unsafe", dtype=np.float64)
         seq[s:e] = batch.column(cols["seq"]).to_numpy()
         flags[s:e] = batch.column(cols["flags"]).to_numpy()
         last_anchor = _expand_ticks_into(path, ticks, s, batch.column(cols["tick"]), last_anchor, offsets)
@@ -910,7 +918,9 @@ def _expand_ticks_into(
         # the usual batch: only its first tick stored, the rest at the nominal spacing
         out[s:e] = int(col[0].as_py()) + offsets.upto(m)[:m]
         return s
-    out[s:e] = col.fill_null(0).to_numpy()
+    # the raw value buffer, nulls included (their slots hold arbitrary values, never read:
+    # every row below takes the value of a stored tick)
+    out[s:e] = np.frombuffer(col.buffers()[1], dtype=np.int64, count=col.offset + m)[col.offset:]
     idx = np.arange(s, e, dtype=np.int64)
     anchor = np.where(valid, idx, last_anchor)
     np.maximum.accumulate(anchor, out=anchor)
